@@ -1,0 +1,29 @@
+"""Shared test set-up: the Hypothesis profiles and where the reference data lives."""
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# "ci" is the default: derandomized (the same examples every run) and no deadline (a busy
+# 2-core machine must not turn a slow example into a failure). HYPOTHESIS_PROFILE=dev explores more.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The reference data folder (../shared/data). Skips, with the reason, in a user's clone
+    that does not have it; .ci/run refuses to start without it, so CI never skips here."""
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("TINYGPT_REQUIRE_DATA"):
+            pytest.fail(f"reference data not found at {SHARED_DATA} (required in CI)")
+        pytest.skip(f"reference data not found at {SHARED_DATA}")
+    return SHARED_DATA
