@@ -1,0 +1,36 @@
+"""Fused affine map: x @ weight^T + bias as one graph node."""
+import numpy as np
+
+from ..autograd import Function
+
+
+class Linear(Function):
+    """y = x @ weight^T + bias for x (..., in), weight (out, in) as in PyTorch, bias (out,).
+
+    The leading axes are folded into rows, so forward and backward are each one large matrix
+    product. With rows X (N, in) and G = dL/dy (N, out):
+        dL/dX = G @ weight,   dL/dweight = G^T @ X,   dL/dbias = sum of G's rows.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input has {x.shape[-1]} features but weight "
+                             f"{weight.shape} expects {weight.shape[1]}")
+        rows = x.reshape(-1, x.shape[-1])
+        out = rows @ weight.T
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(rows, weight)
+        ctx.shape = x.shape
+        return out.reshape(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, weight = ctx.saved_tensors
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        grad_rows = grad.reshape(-1, weight.shape[0])
+        grad_x = (grad_rows @ weight).reshape(ctx.shape) if need_x else None
+        grad_weight = grad_rows.T @ rows if need_weight else None
+        grad_bias = np.sum(grad_rows, axis=0) if need_bias else None
+        return grad_x, grad_weight, grad_bias

@@ -1,0 +1,66 @@
+"""Fused softmax + cross-entropy: one graph node from logits to loss."""
+import numpy as np
+
+from ..autograd import Function
+
+
+def check_targets(target, n_classes, ignore_index):
+    """Targets must be integers in [0, n_classes) or ignore_index."""
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy targets must be integer class ids, not {target.dtype}")
+    valid = target != ignore_index
+    bad = target[valid & ((target < 0) | (target >= n_classes))]
+    if bad.size:
+        raise ValueError(f"cross_entropy: target {int(bad[0])} is outside the {n_classes} "
+                         f"classes (and is not ignore_index={ignore_index})")
+    return valid
+
+
+class CrossEntropy(Function):
+    """loss_n = -log softmax(logits_n)[target_n] for logits (N, C) and targets (N,).
+
+    Rows whose target is ignore_index contribute nothing; "mean" divides by the rows that
+    count (and gives 0, with zero gradients, when none does: PyTorch gives nan).
+    With p = softmax(logits_n):  d loss_n / d logits_n = p - onehot(target_n), so backward
+    needs only p, which forward has computed anyway.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, ignore_index, reduction):
+        if logits.ndim != 2 or target.shape != logits.shape[:1]:
+            raise ValueError(
+                f"cross_entropy wants logits (N, C) and targets (N,), got {logits.shape} and "
+                f"{target.shape}; flatten first: logits.reshape(-1, C), targets.reshape(-1)")
+        valid = check_targets(target, logits.shape[1], ignore_index)
+        rows = np.arange(len(target))
+        safe_target = np.where(valid, target, 0)
+
+        shifted = logits - np.max(logits, axis=1, keepdims=True)   # e^x cannot overflow
+        picked = shifted[rows, safe_target]
+        probs = np.exp(shifted, out=shifted)
+        sums = np.sum(probs, axis=1, keepdims=True)
+        # -log p[target] = log sum_j e^shifted_j - shifted[target]
+        row_losses = np.log(sums[:, 0]) - picked
+        row_losses *= valid
+        probs /= sums
+
+        ctx.save_for_backward(probs, valid, safe_target)
+        ctx.reduction = reduction
+        ctx.count = max(int(valid.sum()), 1)
+        if reduction == "none":
+            return row_losses
+        total = np.sum(row_losses)
+        return np.asarray(total / ctx.count if reduction == "mean" else total)
+
+    @staticmethod
+    def backward(ctx, grad):
+        probs, valid, target = ctx.saved_tensors
+        grad_logits = probs.copy()
+        grad_logits[np.arange(len(target)), target] -= 1.0
+        if ctx.reduction == "none":
+            row_scale = grad * valid
+        else:
+            scale = float(grad) / ctx.count if ctx.reduction == "mean" else float(grad)
+            row_scale = valid * np.asarray(scale, probs.dtype)
+        grad_logits *= row_scale[:, None]
+        return grad_logits, None, None, None
