@@ -11,8 +11,11 @@ from .tensor import Tensor
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .creation import (arange, cat, ones, ones_like, randn, stack, tensor, where, zeros,
                        zeros_like)
+from .gradcheck import GradcheckError, gradcheck
+from . import functional, nn
 
 __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor", "zeros",
-    "ones", "zeros_like", "ones_like", "randn", "arange", "cat", "stack", "where",
+    "ones", "zeros_like", "ones_like", "randn", "arange", "cat", "stack", "where", "gradcheck",
+    "GradcheckError", "functional", "nn",
 ]

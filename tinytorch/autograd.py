@@ -207,11 +207,12 @@ def run_backward(tensor, grad, retain_graph=False):
     """Accumulate d(tensor)/d(leaf) * grad into the `.grad` of every leaf that requires it."""
     root = tensor._node
     if root is None:
-        _accumulate_leaf(tensor, grad)
+        _accumulate_leaf(tensor, grad, set())
         return
     if root.freed:
         _raise_freed()
     order = _topological_order(root)
+    leaf_owners = set()      # memory already handed to a leaf's .grad in this walk
     pending = {root: [None] * root.n_outputs}
     pending[root][tensor._output_index] = grad
     for node in order:
@@ -230,7 +231,7 @@ def run_backward(tensor, grad, retain_graph=False):
             if g.shape != parent.data.shape:
                 g = _checked_unbroadcast(node, parent, g)
             if parent._node is None:
-                _accumulate_leaf(parent, g)
+                _accumulate_leaf(parent, g, leaf_owners)
             else:
                 slots = pending.get(parent._node)
                 if slots is None:
@@ -256,11 +257,19 @@ def _fill_missing(node, output_grads):
             for g, (shape, dtype) in zip(output_grads, node.output_shapes)]
 
 
-def _accumulate_leaf(tensor, grad):
-    # Leaves keep gradients across backward calls until zero_grad(). A read-only view (from
-    # np.broadcast_to, say) is copied so that users may modify .grad freely.
-    if not grad.flags.writeable:
-        grad = np.array(grad)
+def _accumulate_leaf(tensor, grad, leaf_owners):
+    """Add `grad` into `tensor.grad` (leaves keep gradients across backward calls until
+    zero_grad()).
+
+    Each leaf gets memory of its own, so that `p.grad *= c` (clipping, say) can never change
+    another leaf's gradient: `a + b` hands both the very same array, and a reshape hands out a
+    view. A read-only view (from np.broadcast_to) is copied for the same reason.
+    """
+    owner = grad if grad.base is None else grad.base
+    if id(owner) in leaf_owners or not grad.flags.writeable:
+        grad = grad.copy()
+        owner = grad
+    leaf_owners.add(id(owner))
     tensor.grad = grad if tensor.grad is None else tensor.grad + grad
 
 

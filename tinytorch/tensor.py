@@ -128,7 +128,7 @@ class Tensor:
                     f"shape: pass grad=..., or reduce to a scalar first (e.g. y.sum().backward())")
             grad = np.ones_like(self.data)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward() got a gradient of shape {grad.shape} for a "
                                  f"tensor of shape {self.shape}")
