@@ -1,0 +1,25 @@
+"""bpe: a byte-level BPE tokenizer in pure Python (standard library + `regex`).
+
+    import bpe
+    tok = bpe.train(text, vocab_size=512)              # learn merges from a text
+    ids = tok.encode("Hello world")                    # text -> token ids
+    tok.decode(ids)                                    # token ids -> text
+    tok.save("my.bpe"); tok = bpe.load("my.bpe")       # one human-readable file
+
+    gpt4 = bpe.from_tiktoken("cl100k_base.tiktoken", bpe.GPT4_PATTERN, {"<|endoftext|>": 100257})
+    gpt2 = bpe.from_pretrained("gpt2-directory")       # vocab.json + merges.txt
+
+Reading order for a learner: patterns.py (how text is cut into chunks), naive.py (training, the
+textbook way), train.py (the same, fast), bytepair.py (encoding a chunk by rank), tokenizer.py
+(encode/decode, special tokens), files.py (tiktoken and GPT-2 files).
+"""
+from bpe.files import bytes_to_unicode, from_pretrained, from_tiktoken
+from bpe.naive import train_naive
+from bpe.patterns import GPT2_PATTERN, GPT4_PATTERN
+from bpe.tokenizer import Tokenizer, from_merges, load
+from bpe.train import train
+
+__all__ = [
+    "GPT2_PATTERN", "GPT4_PATTERN", "Tokenizer", "bytes_to_unicode", "from_merges",
+    "from_pretrained", "from_tiktoken", "load", "train", "train_naive",
+]

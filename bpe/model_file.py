@@ -1,0 +1,137 @@
+"""Our own tokenizer file: one human-readable text file, written atomically.
+
+    bpe tokenizer v1
+    pattern: "'(?i:[sdmt]|ll|ve|re)|..."      (a JSON string, or null for no pre-splitting)
+    special: "<|endoftext|>" 512               (one line per special token: JSON string, id)
+    merges: 256
+    101 32	"e" + " " -> "e "                  (left id, right id; merge i makes id 256 + i)
+    ...
+
+Everything after the tab on a merge line is a comment for the reader; only the two ids count.
+"""
+import json
+import os
+import tempfile
+
+from bpe.readable import render_merge
+
+MAGIC = "bpe tokenizer v1"
+
+
+def write_model_file(path, pattern, special_tokens, merges, token_bytes):
+    """Write the file atomically: to a temporary file beside `path`, then rename it over
+    `path`, so an interrupted save leaves the old file (or none), never half a file."""
+    lines = [MAGIC, "pattern: " + json.dumps(pattern, ensure_ascii=False)]
+    for text, token_id in sorted(special_tokens.items(), key=lambda item: item[1]):
+        lines.append(f"special: {json.dumps(text, ensure_ascii=False)} {token_id}")
+    lines.append(f"merges: {len(merges)}")
+    for left, right in merges:
+        lines.append(f"{left} {right}\t{render_merge(token_bytes[left], token_bytes[right])}")
+    content = "\n".join(lines) + "\n"
+
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".bpe")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        os.unlink(temp_path)
+        raise
+
+
+def read_model_file(path):
+    """Return (pattern, special_tokens, merges) from a file written by `write_model_file`.
+
+    A file that is not one (or is damaged) raises a ValueError naming the file and the line.
+    """
+    with open(path, "rb") as file:
+        raw = file.read()
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a bpe tokenizer file (not UTF-8 text: "
+                         f"byte offset {err.start})") from None
+    if lines[0] != MAGIC:
+        raise ValueError(f"{path} is not a bpe tokenizer file "
+                         f"(its first line should be {MAGIC!r}, got {lines[0][:40]!r})")
+    reader = _LineReader(path, lines)
+    pattern = reader.json_value("pattern: ")
+    if pattern is not None and not isinstance(pattern, str):
+        reader.fail("the pattern must be a JSON string or null")
+    special_tokens = {}
+    while reader.peek().startswith("special: "):
+        text, token_id = reader.special_token()
+        special_tokens[text] = token_id
+    merges = [reader.merge() for _ in range(reader.count("merges: "))]
+    reader.expect_end()
+    return pattern, special_tokens, merges
+
+
+class _LineReader:
+    """Walks the file's lines; every complaint names the file and the line number."""
+
+    def __init__(self, path, lines):
+        self.path = path
+        self.lines = lines
+        self.index = 1  # line 0 (the magic line) has been checked
+
+    def fail(self, message):
+        raise ValueError(f"{self.path}, line {self.index + 1}: {message}")
+
+    def peek(self):
+        return self.lines[self.index] if self.index < len(self.lines) else ""
+
+    def next_line(self, prefix):
+        line = self.peek()
+        if not line.startswith(prefix):
+            self.fail(f"expected a line starting with {prefix!r}, got {line[:40]!r}")
+        self.index += 1
+        return line[len(prefix):]
+
+    def json_value(self, prefix):
+        rest = self.next_line(prefix)
+        try:
+            return json.loads(rest)
+        except json.JSONDecodeError as err:
+            self.index -= 1
+            self.fail(f"not valid JSON ({err.msg})")
+
+    def special_token(self):
+        rest = self.next_line("special: ")
+        try:
+            text, end = json.JSONDecoder().raw_decode(rest)
+            token_id = int(rest[end:])
+        except ValueError:
+            self.index -= 1
+            self.fail('expected a special token line like: special: "<|endoftext|>" 512')
+        if not isinstance(text, str) or not text or token_id < 0:
+            self.index -= 1
+            self.fail("a special token must be a non-empty JSON string with an id >= 0")
+        return text, token_id
+
+    def count(self, prefix):
+        rest = self.next_line(prefix)
+        if not _is_count(rest):
+            self.index -= 1
+            self.fail(f"expected a count after {prefix!r}, got {rest[:40]!r}")
+        return int(rest)
+
+    def merge(self):
+        line = self.peek()
+        fields = line.split("\t", 1)[0].split(" ")
+        if len(fields) != 2 or not all(_is_count(field) for field in fields):
+            self.fail(f"expected a merge line 'left_id right_id', got {line[:40]!r}")
+        self.index += 1
+        return int(fields[0]), int(fields[1])
+
+    def expect_end(self):
+        if any(line.strip() for line in self.lines[self.index:]):
+            self.fail("unexpected text after the last merge (is the merge count right?)")
+
+
+def _is_count(text):
+    """True for a plain decimal number (str.isdigit alone would accept "²")."""
+    return text.isascii() and text.isdigit()

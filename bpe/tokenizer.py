@@ -1,0 +1,229 @@
+"""The Tokenizer: text to token ids and back.
+
+Encoding has three steps:
+1. cut out the special tokens the caller allows (tiktoken's rules, see `encode`);
+2. cut the rest into chunks with the regex pattern (`bpe.patterns`);
+3. turn each chunk into ids: one dict lookup if the whole chunk is a token (most words are),
+   otherwise merge its bytes by rank (`bpe.bytepair`). Results are cached per chunk, since
+   the same words come back again and again.
+
+Decoding looks each id up and joins the bytes.
+
+One class serves every source of tokens: `bpe.train` (byte b is id b, merge i makes id 256 + i,
+rank = id), tiktoken files (rank = id) and GPT-2 files (ids from vocab.json, ranks from the
+line order of merges.txt). What differs is only the tables handed to the constructor.
+"""
+import regex
+
+from bpe.bytepair import split_by_rank
+from bpe.model_file import read_model_file, write_model_file
+from bpe.patterns import split_into_chunks
+
+# Chunks longer than this are not cached: they rarely repeat, and caching them would keep
+# whole documents alive.
+CACHE_MAX_CHUNK_CHARS = 128
+# The cache is emptied when it holds this many chunks, so its memory stays bounded.
+CACHE_MAX_ENTRIES = 200_000
+
+
+class Tokenizer:
+    """A byte-level BPE tokenizer.
+
+    token_bytes:    dict id -> bytes for every ordinary token (all 256 single bytes among them).
+    pattern:        the regex that pre-splits text into chunks, or None for no pre-splitting.
+    special_tokens: dict text -> id, e.g. {"<|endoftext|>": 100257}; never merged, only
+                    produced by `encode` when allowed.
+    ranks:          dict bytes -> rank used when merging (lower merges first). Defaults to the
+                    token ids themselves, which is right for trained and tiktoken tokenizers.
+    merges:         dict (left id, right id) -> merged id, in merge order, when known (trained
+                    and GPT-2 tokenizers; a tiktoken file lists ranks only). Used by `save`
+                    and `show`, not by encoding.
+    """
+
+    def __init__(self, token_bytes, pattern, special_tokens=None, ranks=None, merges=None):
+        self.pattern = pattern
+        self.special_tokens = dict(special_tokens or {})
+        self.merges = dict(merges or {})
+        self._token_bytes = dict(token_bytes)
+        # bytes -> id. If two ids share the same bytes (possible after training) the lower
+        # id wins, so encoding is deterministic; decoding handles both.
+        self._bytes_to_id = {}
+        for token_id in sorted(self._token_bytes):
+            self._bytes_to_id.setdefault(self._token_bytes[token_id], token_id)
+        self._ranks = self._bytes_to_id if ranks is None else dict(ranks)
+        self._check_tables()
+        self._id_to_bytes = dict(self._token_bytes)
+        for text, token_id in self.special_tokens.items():
+            self._id_to_bytes[token_id] = text.encode("utf-8")
+        self._compiled_pattern = None if pattern is None else regex.compile(pattern)
+        self._chunk_cache = {}
+
+    def _check_tables(self):
+        missing = [b for b in range(256) if bytes([b]) not in self._bytes_to_id]
+        if missing:
+            raise ValueError(f"the vocabulary has no token for byte {missing[0]:#04x} "
+                             f"({len(missing)} of the 256 bytes are missing)")
+        for text, token_id in self.special_tokens.items():
+            if token_id in self._token_bytes:
+                raise ValueError(f"special token {text!r} has id {token_id}, which is also the "
+                                 f"id of the ordinary token {self._token_bytes[token_id]!r}")
+
+    @property
+    def vocab_size(self):
+        """Largest id + 1: the number of rows an embedding table needs."""
+        return max(self._id_to_bytes) + 1
+
+    def token_bytes(self, token_id):
+        """The bytes that token `token_id` decodes to (a special token's text, UTF-8)."""
+        return self.decode_bytes([token_id])
+
+    # ---- encoding ----
+
+    def encode_ordinary(self, text):
+        """Encode `text` ignoring special tokens: "<|endoftext|>" is just seven characters."""
+        ids = []
+        cache = self._chunk_cache
+        for chunk in self._split(text):
+            chunk_ids = cache.get(chunk)
+            if chunk_ids is None:
+                chunk_ids = self._encode_chunk(chunk)
+            ids.extend(chunk_ids)
+        return ids
+
+    def _split(self, text):
+        if self._compiled_pattern is None:
+            return split_into_chunks(text, None)
+        return self._compiled_pattern.findall(text)
+
+    def _encode_chunk(self, chunk):
+        """The ids of one chunk (a str), remembered in the cache."""
+        piece = chunk.encode("utf-8")
+        token_id = self._bytes_to_id.get(piece)
+        if token_id is not None:  # the whole chunk is one token: the common case
+            chunk_ids = (token_id,)
+        else:
+            bytes_to_id = self._bytes_to_id
+            chunk_ids = tuple([bytes_to_id[part] for part in split_by_rank(piece, self._ranks)])
+        if len(chunk) <= CACHE_MAX_CHUNK_CHARS:
+            if len(self._chunk_cache) >= CACHE_MAX_ENTRIES:
+                self._chunk_cache.clear()
+            self._chunk_cache[chunk] = chunk_ids
+        return chunk_ids
+
+    def encode(self, text, allowed_special=set(), disallowed_special="all"):
+        """Encode `text`, with tiktoken's rules for special tokens.
+
+        allowed_special:    special tokens to encode as their id: a set of strings, or "all".
+        disallowed_special: strings that must not appear in `text` at all (a ValueError names
+                            the first one found), or "all" = every special token not allowed.
+        A special token in neither set is encoded as ordinary text. Where two allowed special
+        tokens overlap in the text, the longer one wins.
+
+        The default is therefore strict: text containing "<|endoftext|>" raises, because a user
+        string that silently became an end-of-text marker is a classic injection bug.
+        """
+        if allowed_special == "all":
+            allowed = set(self.special_tokens)
+        else:
+            allowed = set(allowed_special) & set(self.special_tokens)
+        if disallowed_special == "all":
+            disallowed = set(self.special_tokens) - allowed
+        else:
+            disallowed = set(disallowed_special)
+        if disallowed:
+            found = _special_regex(disallowed).search(text)
+            if found:
+                raise ValueError(
+                    f"the text contains the special token {found.group()!r}, which is disallowed: "
+                    f"pass allowed_special={{{found.group()!r}}} (or \"all\") to encode it as a "
+                    f"special token, or disallowed_special=() to encode it as ordinary text")
+        if not allowed:
+            return self.encode_ordinary(text)
+        ids = []
+        start = 0
+        for found in _special_regex(allowed).finditer(text):
+            ids.extend(self.encode_ordinary(text[start:found.start()]))
+            ids.append(self.special_tokens[found.group()])
+            start = found.end()
+        ids.extend(self.encode_ordinary(text[start:]))
+        return ids
+
+    # ---- decoding ----
+
+    def decode_bytes(self, ids):
+        """The bytes of the tokens `ids`, joined. Unknown ids raise a ValueError."""
+        id_to_bytes = self._id_to_bytes
+        try:
+            return b"".join([id_to_bytes[token_id] for token_id in ids])
+        except (KeyError, TypeError):
+            pass  # find the culprit for a useful message (the fast path above did not)
+        for token_id in ids:
+            try:
+                id_to_bytes[token_id]
+            except (KeyError, TypeError):
+                raise ValueError(f"unknown token id {token_id!r} "
+                                 f"(vocabulary size {self.vocab_size})") from None
+        raise AssertionError("unreachable")
+
+    def decode(self, ids, errors="replace"):
+        """The text of the tokens `ids`.
+
+        A token can end in the middle of a UTF-8 character (byte-level BPE does not respect
+        character boundaries), so a slice of a valid sequence may not be valid UTF-8; with
+        errors="replace" such bytes become U+FFFD, with "strict" they raise.
+        """
+        return self.decode_bytes(ids).decode("utf-8", errors=errors)
+
+    # ---- saving ----
+
+    def save(self, path):
+        """Write this tokenizer to one human-readable file that `bpe.load` reads back.
+
+        Only tokenizers laid out as `bpe.train` makes them (byte b is id b, merge i makes id
+        256 + i) can be saved; one read from tiktoken or GPT-2 files is kept in those files.
+        """
+        expected = {b: bytes([b]) for b in range(256)}
+        for index, merged_id in enumerate(self.merges.values()):
+            if merged_id != 256 + index:
+                break
+        else:
+            if len(self._token_bytes) == 256 + len(self.merges) and all(
+                    self._token_bytes[b] == expected[b] for b in range(256)):
+                write_model_file(path, self.pattern, self.special_tokens, list(self.merges),
+                                 self._token_bytes)
+                return
+        raise ValueError("save() writes tokenizers made by bpe.train or bpe.load (byte b is id "
+                         "b, merge i makes id 256 + i); this one was read from other files, "
+                         "so keep those files instead")
+
+    def __repr__(self):
+        return (f"Tokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+                f"special_tokens={len(self.special_tokens)})")
+
+
+def _special_regex(tokens):
+    """A regex matching any of `tokens`, longest first so that overlapping tokens resolve to
+    the longest one (regex alternation takes the first alternative that matches)."""
+    ordered = sorted(tokens, key=lambda token: (-len(token), token))
+    return regex.compile("|".join(regex.escape(token) for token in ordered))
+
+
+def from_merges(merges, pattern, special_tokens=None):
+    """The tokenizer that `merges` (a list of (left id, right id), in order) defines: byte b is
+    id b, and merge i makes id 256 + i from the bytes of its two parts."""
+    token_bytes = {b: bytes([b]) for b in range(256)}
+    merge_ids = {}
+    for index, (left, right) in enumerate(merges):
+        merged_id = 256 + index
+        if left not in token_bytes or right not in token_bytes:
+            raise ValueError(f"merge {index} ({left}, {right}) uses an id that does not exist "
+                             f"before it (ids so far: 0..{merged_id - 1})")
+        token_bytes[merged_id] = token_bytes[left] + token_bytes[right]
+        merge_ids[(left, right)] = merged_id
+    return Tokenizer(token_bytes, pattern, special_tokens, merges=merge_ids)
+
+
+def load(path):
+    """Read a tokenizer written by `Tokenizer.save`."""
+    pattern, special_tokens, merges = read_model_file(path)
+    return from_merges(merges, pattern, special_tokens)
