@@ -71,24 +71,26 @@ def read_model_file(path):
 
 
 class _LineReader:
-    """Walks the file's lines; every complaint names the file and the line number."""
+    """Walks the file's lines; every complaint names the file and the line just read."""
 
     def __init__(self, path, lines):
         self.path = path
         self.lines = lines
-        self.index = 1  # line 0 (the magic line) has been checked
+        self.line_number = 1  # the line most recently read, counting from 1 (the magic line)
 
     def fail(self, message):
-        raise ValueError(f"{self.path}, line {self.index + 1}: {message}")
+        raise ValueError(f"{self.path}, line {self.line_number}: {message}")
 
     def peek(self):
-        return self.lines[self.index] if self.index < len(self.lines) else ""
+        """The next line, without reading it ("" at the end of the file)."""
+        return self.lines[self.line_number] if self.line_number < len(self.lines) else ""
 
     def next_line(self, prefix):
+        """Read the next line, which must start with `prefix`; return the rest of it."""
         line = self.peek()
+        self.line_number += 1
         if not line.startswith(prefix):
             self.fail(f"expected a line starting with {prefix!r}, got {line[:40]!r}")
-        self.index += 1
         return line[len(prefix):]
 
     def json_value(self, prefix):
@@ -96,7 +98,6 @@ class _LineReader:
         try:
             return json.loads(rest)
         except json.JSONDecodeError as err:
-            self.index -= 1
             self.fail(f"not valid JSON ({err.msg})")
 
     def special_token(self):
@@ -105,31 +106,27 @@ class _LineReader:
             text, end = json.JSONDecoder().raw_decode(rest)
             token_id = int(rest[end:])
         except ValueError:
-            self.index -= 1
             self.fail('expected a special token line like: special: "<|endoftext|>" 512')
         if not isinstance(text, str) or not text or token_id < 0:
-            self.index -= 1
             self.fail("a special token must be a non-empty JSON string with an id >= 0")
         return text, token_id
 
     def count(self, prefix):
         rest = self.next_line(prefix)
         if not _is_count(rest):
-            self.index -= 1
             self.fail(f"expected a count after {prefix!r}, got {rest[:40]!r}")
         return int(rest)
 
     def merge(self):
-        line = self.peek()
-        fields = line.split("\t", 1)[0].split(" ")
+        fields = self.next_line("").split("\t", 1)[0].split(" ")
         if len(fields) != 2 or not all(_is_count(field) for field in fields):
-            self.fail(f"expected a merge line 'left_id right_id', got {line[:40]!r}")
-        self.index += 1
+            self.fail(f"expected a merge line 'left_id right_id', got {' '.join(fields)[:40]!r}")
         return int(fields[0]), int(fields[1])
 
     def expect_end(self):
-        if any(line.strip() for line in self.lines[self.index:]):
-            self.fail("unexpected text after the last merge (is the merge count right?)")
+        while self.line_number < len(self.lines):
+            if self.next_line("").strip():
+                self.fail("unexpected text after the last merge (is the merge count right?)")
 
 
 def _is_count(text):

@@ -218,6 +218,8 @@ def from_merges(merges, pattern, special_tokens=None):
         if left not in token_bytes or right not in token_bytes:
             raise ValueError(f"merge {index} ({left}, {right}) uses an id that does not exist "
                              f"before it (ids so far: 0..{merged_id - 1})")
+        if (left, right) in merge_ids:
+            raise ValueError(f"merge {index} ({left}, {right}) appears twice")
         token_bytes[merged_id] = token_bytes[left] + token_bytes[right]
         merge_ids[(left, right)] = merged_id
     return Tokenizer(token_bytes, pattern, special_tokens, merges=merge_ids)
@@ -226,4 +228,7 @@ def from_merges(merges, pattern, special_tokens=None):
 def load(path):
     """Read a tokenizer written by `Tokenizer.save`."""
     pattern, special_tokens, merges = read_model_file(path)
-    return from_merges(merges, pattern, special_tokens)
+    try:
+        return from_merges(merges, pattern, special_tokens)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None

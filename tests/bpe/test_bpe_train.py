@@ -164,7 +164,7 @@ def test_fast_and_naive_trainers_give_identical_merges(text, extra, pattern):
     "aaab" * 5, "aaaa aaaa aaa aa a", "abababa", "aabaabaab", "aaaabbbbaaaabbbb",
     "\n\n\n\n  \n\n", "😀" * 9,
 ])
-@pytest.mark.parametrize("pattern", [None, bpe.GPT4_PATTERN])
+@pytest.mark.parametrize("pattern", [None, bpe.GPT4_PATTERN], ids=["none", "gpt4"])
 def test_fast_and_naive_trainers_agree_on_runs(text, pattern):
     fast = train_quietly(bpe.train, text, 280, pattern=pattern)
     naive = train_quietly(bpe.train_naive, text, 280, pattern=pattern)
