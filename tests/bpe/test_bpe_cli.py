@@ -1,0 +1,138 @@
+"""python -m bpe train | encode | decode | show, run as a user would, in a subprocess."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = "the cat sat on the mat. the cat ate the rat. the end.\n" * 20
+
+
+def run_bpe(*args, stdin=b""):
+    """Run `python -m bpe ...` from the repository root; return (exit code, stdout, stderr)."""
+    result = subprocess.run([sys.executable, "-m", "bpe", *map(str, args)], cwd=ROOT,
+                            input=stdin, capture_output=True, timeout=60)
+    return result.returncode, result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    data = folder / "corpus.txt"
+    data.write_text(CORPUS, encoding="utf-8")
+    out = folder / "cats.bpe"
+    code, stdout, stderr = run_bpe("train", "--data", data, "--vocab-size", 270, "--out", out,
+                                   "--pattern", "gpt2", "--special", "<|endoftext|>")
+    assert code == 0, stderr
+    assert stdout.startswith("learned 13 merges in ")
+    assert stdout.rstrip().endswith(f"(vocabulary size 270); wrote {out}")
+    return out
+
+
+def test_encode_then_decode(model):
+    code, ids_text, stderr = run_bpe("encode", "--model", model, stdin="the cat\n".encode())
+    assert code == 0, stderr
+    ids = [int(word) for word in ids_text.split()]
+    assert len(ids) < len("the cat\n")
+    code, text, stderr = run_bpe("decode", "--model", model, stdin=ids_text.encode())
+    assert code == 0, stderr
+    assert text == "the cat\n"
+
+
+def test_decode_accepts_a_python_list(model):
+    code, text, _ = run_bpe("decode", "--model", model, stdin=b"[104, 105]")
+    assert (code, text) == (0, "hi")
+
+
+def test_special_tokens_on_the_command_line(model):
+    code, _, stderr = run_bpe("encode", "--model", model, stdin=b"a<|endoftext|>")
+    assert code == 1
+    assert stderr.startswith("error: ") and "<|endoftext|>" in stderr
+    code, stdout, _ = run_bpe("encode", "--model", model, "--allow-special",
+                              stdin=b"a<|endoftext|>")
+    assert (code, stdout) == (0, "97 269\n")
+
+
+def test_show_prints_readable_merges(model):
+    code, stdout, stderr = run_bpe("show", "--model", model)
+    assert code == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0].startswith("# 13 merges, vocabulary size 270")
+    assert lines[1].startswith("256: ") and " + " in lines[1] and " -> " in lines[1]
+    assert '258: "t" + "he" -> "the"' in lines
+    assert '259: " " + "the" -> " the"' in lines
+    assert lines[-1] == '269: "<|endoftext|>" (special token)'
+
+
+def test_show_reads_a_gpt2_directory(gpt2_tiny_dir):
+    code, stdout, _ = run_bpe("show", "--model", gpt2_tiny_dir)
+    assert code == 0
+    assert stdout.splitlines()[1] == '257: " " + "t" -> " t"'
+
+
+def one_line_error(code, stderr):
+    """A user mistake: exit status 1 and exactly one line starting with "error: "."""
+    assert code == 1
+    assert "Traceback" not in stderr
+    assert stderr.startswith("error: ") and stderr.count("\n") == 1
+    return stderr
+
+
+def test_missing_corpus(tmp_path):
+    code, _, stderr = run_bpe("train", "--data", tmp_path / "nope.txt", "--vocab-size", 300,
+                              "--out", tmp_path / "out.bpe")
+    assert "No such file or directory" in one_line_error(code, stderr)
+    assert not (tmp_path / "out.bpe").exists()
+
+
+def test_corpus_that_is_not_utf8_names_the_offset(tmp_path):
+    data = tmp_path / "latin1.txt"
+    data.write_bytes("caf".encode() + b"\xe9 au lait")
+    code, _, stderr = run_bpe("train", "--data", data, "--vocab-size", 300,
+                              "--out", tmp_path / "out.bpe")
+    assert "byte 0xe9 at offset 3" in one_line_error(code, stderr)
+
+
+def test_vocab_size_too_small(tmp_path):
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS)
+    code, _, stderr = run_bpe("train", "--data", data, "--vocab-size", 100,
+                              "--out", tmp_path / "out.bpe")
+    assert "at least 256" in one_line_error(code, stderr)
+
+
+def test_training_that_stops_early_says_so(tmp_path):
+    data = tmp_path / "tiny.txt"
+    data.write_text("abc")
+    code, stdout, stderr = run_bpe("train", "--data", data, "--vocab-size", 300,
+                                   "--out", tmp_path / "out.bpe")
+    assert code == 0
+    assert stderr.startswith("note: training stopped after 0 merges")
+    assert "wrote" in stdout
+
+
+def test_unknown_or_damaged_model_file(tmp_path):
+    code, _, stderr = run_bpe("show", "--model", ROOT / "README.md")
+    assert "is not a bpe tokenizer file" in one_line_error(code, stderr)
+    code, _, stderr = run_bpe("encode", "--model", tmp_path / "missing.bpe", stdin=b"x")
+    assert "No such file or directory" in one_line_error(code, stderr)
+    damaged = tmp_path / "damaged.bpe"
+    damaged.write_text('bpe tokenizer v1\npattern: null\nmerges: 2\n97 97\n')
+    code, _, stderr = run_bpe("show", "--model", damaged)
+    assert "line 5: expected a merge line" in one_line_error(code, stderr)
+
+
+def test_bad_ids(model):
+    code, _, stderr = run_bpe("decode", "--model", model, stdin=b"104 hello")
+    assert "'hello' is not a token id" in one_line_error(code, stderr)
+    code, _, stderr = run_bpe("decode", "--model", model, stdin=b"104 -3")
+    assert "'-3' is not a token id" in one_line_error(code, stderr)
+    code, _, stderr = run_bpe("decode", "--model", model, stdin=b"104 5000")
+    assert "unknown token id 5000 (vocabulary size 270)" in one_line_error(code, stderr)
+
+
+def test_stdin_that_is_not_utf8(model):
+    code, _, stderr = run_bpe("encode", "--model", model, stdin=b"ok\xff")
+    assert "standard input is not valid UTF-8: byte 0xff at offset 2" in one_line_error(code,
+                                                                                        stderr)
