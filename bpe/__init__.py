@@ -15,11 +15,13 @@ textbook way), train.py (the same, fast), bytepair.py (encoding a chunk by rank)
 """
 from bpe.files import bytes_to_unicode, from_pretrained, from_tiktoken
 from bpe.naive import train_naive
-from bpe.patterns import GPT2_PATTERN, GPT4_PATTERN
+from bpe.patterns import GPT2_PATTERN, GPT4_PATTERN, split_into_chunks
+from bpe.readable import render_merge, render_token
 from bpe.tokenizer import Tokenizer, from_merges, load
 from bpe.train import train
 
 __all__ = [
     "GPT2_PATTERN", "GPT4_PATTERN", "Tokenizer", "bytes_to_unicode", "from_merges",
-    "from_pretrained", "from_tiktoken", "load", "train", "train_naive",
+    "from_pretrained", "from_tiktoken", "load", "render_merge", "render_token",
+    "split_into_chunks", "train", "train_naive",
 ]
