@@ -1,0 +1,48 @@
+"""The numbers that fix a GPT's shape."""
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class GPTConfig:
+    """Hyperparameters of a GPT-2 style model.
+
+    vocab_size          V, the number of token ids
+    block_size          the longest context (number of positions) the model accepts
+    n_layer             transformer blocks
+    n_head              attention heads per block; n_embd must divide evenly among them
+    n_embd              C, the width of the residual stream
+    dropout             drop probability after the embeddings, in attention, after each block's
+                        two branches (0 for inference and for the small runs here)
+    bias                biases in the Linear and LayerNorm layers (GPT-2 has them)
+    layer_norm_epsilon  added to the variance in every layer norm
+    fused               True: fused kernels (fast, the default); False: the composed ops
+                        (the path to step through in a debugger); the numbers are the same
+    """
+
+    vocab_size: int
+    block_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    dropout: float = 0.0
+    bias: bool = True
+    layer_norm_epsilon: float = 1e-5
+    fused: bool = True
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"GPTConfig.{name} must be a positive integer, "
+                                 f"got {getattr(self, name)!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd={self.n_embd} does not split evenly into "
+                             f"n_head={self.n_head} heads")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def head_size(self):
+        return self.n_embd // self.n_head
+
+    def to_dict(self):
+        return asdict(self)

@@ -1,0 +1,56 @@
+"""The KV cache: keys and values of positions already seen, kept for the next step.
+
+Without it, generating token n+1 runs the whole model over all n tokens again, although only
+the newest position is new: the keys and values of the earlier positions do not change
+(causal attention: a position never looks at later ones). With it, each step feeds one token
+and attends over the stored keys and values.
+"""
+import numpy as np
+
+import tinytorch as tt
+
+
+class KVCache:
+    """Per-layer keys and values, preallocated for `max_length` positions.
+
+    keys, values: (n_layer, B, H, max_length, D); the first `length` positions are filled.
+    A forward pass writes its new positions in every layer (`update`), then moves `length`
+    on by that many (`advance`, called once by the model after the last layer).
+    """
+
+    def __init__(self, n_layer, batch_size, n_head, max_length, head_size, dtype=np.float32):
+        shape = (n_layer, batch_size, n_head, max_length, head_size)
+        self.keys = np.zeros(shape, dtype)
+        self.values = np.zeros(shape, dtype)
+        self.length = 0
+
+    @classmethod
+    def for_model(cls, model, batch_size):
+        c = model.config
+        dtype = model.transformer.wte.weight.dtype
+        return cls(c.n_layer, batch_size, c.n_head, c.block_size, c.head_size, dtype)
+
+    @property
+    def max_length(self):
+        return self.keys.shape[3]
+
+    def update(self, layer, k, v):
+        """Store the new keys and values k, v (B, H, T, D) of `layer` after the cached ones;
+        return all of them so far, (B, H, length + T, D) each."""
+        # BEGIN EXERCISE kv_cache_update
+        if k.requires_grad or v.requires_grad:
+            raise RuntimeError("the KV cache is for generation: run it under tt.no_grad()")
+        start, end = self.length, self.length + k.shape[2]
+        if end > self.max_length:
+            raise ValueError(f"the KV cache holds {self.max_length} positions; "
+                             f"{end} do not fit")
+        self.keys[layer, :, :, start:end] = k.data
+        self.values[layer, :, :, start:end] = v.data
+        return tt.Tensor(self.keys[layer, :, :, :end]), tt.Tensor(self.values[layer, :, :, :end])
+        # END EXERCISE kv_cache_update
+
+    def advance(self, n_positions):
+        self.length += n_positions
+
+    def reset(self):
+        self.length = 0

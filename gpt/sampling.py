@@ -1,0 +1,62 @@
+"""Picking the next token from the model's logits: greedy, temperature, top-k, top-p.
+
+Each filter takes logits (B, V) and returns logits with the excluded tokens set to -inf, so
+that softmax gives them probability 0. The order is the usual one: temperature, top-k, top-p.
+"""
+import numpy as np
+
+
+def top_k_filter(logits, k):
+    """Keep the k largest logits of each row (ties with the k-th are kept too)."""
+    if k >= logits.shape[-1]:
+        return logits
+    kth_largest = np.partition(logits, -k, axis=-1)[..., -k, None]
+    return np.where(logits < kth_largest, -np.inf, logits)
+
+
+def top_p_filter(logits, p):
+    """Keep the smallest set of most likely tokens whose probabilities add up to at least p
+    (nucleus sampling). The most likely token is always kept."""
+    # BEGIN EXERCISE top_p_filter
+    order = np.argsort(-logits, axis=-1, kind="stable")                # most likely first
+    sorted_logits = np.take_along_axis(logits, order, axis=-1)
+    probs = softmax(sorted_logits)
+    mass_before = np.cumsum(probs, axis=-1) - probs                    # mass of better tokens
+    drop_sorted = mass_before >= p                                     # already reached p
+    drop = np.empty_like(drop_sorted)
+    np.put_along_axis(drop, order, drop_sorted, axis=-1)
+    return np.where(drop, -np.inf, logits)
+    # END EXERCISE top_p_filter
+
+
+def softmax(logits):
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    exps = np.exp(shifted)
+    return exps / np.sum(exps, axis=-1, keepdims=True)
+
+
+def next_tokens(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
+    """One token id per row of logits (B, V): argmax if temperature == 0 (top-k and top-p are
+    then irrelevant), otherwise a sample from softmax(logits / temperature) after top-k and
+    then top-p filtering. Returns int64 (B,)."""
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if temperature == 0:
+        return np.argmax(logits, axis=-1).astype(np.int64)
+    logits = logits.astype(np.float64) / temperature       # float64: sampling is cheap
+    if top_k is not None:
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        logits = top_k_filter(logits, int(top_k))
+    if top_p is not None:
+        if not 0.0 < top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        logits = top_p_filter(logits, top_p)
+    probs = softmax(logits)
+    # Inverse-CDF sampling: one uniform number per row, the first token whose cumulative
+    # probability exceeds it.
+    generator = np.random.default_rng() if generator is None else generator
+    uniform = generator.random((probs.shape[0], 1))
+    cdf = np.cumsum(probs, axis=-1)
+    choice = np.sum(cdf <= uniform * cdf[:, -1:], axis=-1)
+    return np.minimum(choice, probs.shape[-1] - 1).astype(np.int64)
