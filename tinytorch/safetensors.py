@@ -1,0 +1,163 @@
+"""Reading and writing Hugging Face's safetensors files with NumPy alone.
+
+The format (https://github.com/huggingface/safetensors), byte by byte:
+
+    8 bytes   N, the header's length, an unsigned little-endian 64-bit integer
+    N bytes   a JSON object, UTF-8, padded with spaces so that 8 + N is a multiple of 8:
+                {"__metadata__": {"format": "pt"},                     (optional; str -> str)
+                 "wte.weight": {"dtype": "F32", "shape": [512, 64], "data_offsets": [0, 131072]},
+                 ...}
+    the rest  every tensor's bytes, little-endian, row-major (C order), back to back;
+              data_offsets are [begin, end) within this part, and they cover it exactly
+
+Reading needs no library: parse the JSON, then `np.frombuffer` each byte range. Writing follows
+the reference implementation (the Rust `safetensors` crate) so that our files are the files it
+would write: tensors sorted by dtype, widest alignment first, then by name; the header lists
+`__metadata__` first, then the tensors in that same order, as compact JSON.
+
+    save_file({"w": np.ones((2, 3), np.float32)}, "model.safetensors")
+    tensors = load_file("model.safetensors")            # {"w": array(...)}
+    read_metadata("model.safetensors")                  # {"format": "pt"}
+"""
+import json
+import struct
+
+import numpy as np
+
+from .serialization import atomic_write
+
+# safetensors dtype name -> NumPy dtype of the stored bytes (explicitly little-endian).
+# BF16 has no NumPy dtype: it is read as raw 16-bit words and widened to float32.
+_DTYPES = {
+    "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"), "I64": np.dtype("<i8"), "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"), "I8": np.dtype("i1"), "U8": np.dtype("u1"), "BOOL": np.dtype("?"),
+}
+_WRITABLE = {np.dtype(np.float64): "F64", np.dtype(np.float32): "F32",
+             np.dtype(np.float16): "F16", np.dtype(np.int64): "I64"}
+# The reference writer's dtype order (its Rust enum, "in increasing alignment order"); it lays
+# tensors out from the last of these to the first, so wide types come first and stay aligned.
+_ALIGNMENT_ORDER = ["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32",
+                    "F64", "I64", "U64"]
+_MAX_HEADER = 100_000_000    # the reference reader's limit; a larger N means a corrupt file
+
+
+def save_file(tensors, path, metadata=None):
+    """Write `{name: ndarray}` (float64, float32, float16 or int64) to `path`, atomically.
+
+    `metadata` is an optional `{str: str}`; `{"format": "pt"}` is always added, because
+    Hugging Face transformers refuses a file without it.
+    """
+    metadata = {**(metadata or {}), "format": "pt"}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise TypeError(f"safetensors metadata must map str to str, got {metadata!r}")
+    entries = []                                    # (dtype name, tensor name, array)
+    for name, array in tensors.items():
+        array = np.asarray(array)
+        native = array.dtype.newbyteorder("=")          # a big-endian array is fine too
+        if native not in _WRITABLE:
+            raise TypeError(f"save_file: {name!r} is {array.dtype}; safetensors writing here "
+                            f"supports float64, float32, float16 and int64")
+        entries.append((_WRITABLE[native], name, array))
+    entries.sort(key=lambda e: (-_ALIGNMENT_ORDER.index(e[0]), e[1]))
+
+    header = {"__metadata__": dict(sorted(metadata.items()))}
+    offset = 0
+    for dtype_name, name, array in entries:
+        header[name] = {"dtype": dtype_name, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+    # Compact JSON, non-ASCII names as raw UTF-8: what serde_json (the reference) writes.
+    header_bytes = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    header_bytes += b" " * (-len(header_bytes) % 8)
+
+    with atomic_write(path) as file:
+        file.write(struct.pack("<Q", len(header_bytes)))
+        file.write(header_bytes)
+        for dtype_name, _, array in entries:
+            # astype to the little-endian dtype is a no-op on little-endian machines.
+            file.write(np.ascontiguousarray(array, dtype=_DTYPES[dtype_name]).data)
+
+
+def load_file(path):
+    """`{name: ndarray}` in the file's data order. BF16 becomes float32; other dtypes keep
+    theirs. The arrays are copies (writable, independent of the file)."""
+    header, data = _read(path)
+    tensors = {}
+    for name, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
+        tensors[name] = _tensor(path, name, info, data)
+    return tensors
+
+
+def read_metadata(path):
+    """The file's `__metadata__` dict ({} when it has none), without reading the tensors."""
+    with open(path, "rb") as file:
+        header = _parse_header(path, file.read(8), file)
+    return header.get("__metadata__") or {}
+
+
+def _read(path):
+    with open(path, "rb") as file:
+        header = _parse_header(path, file.read(8), file)
+        data = file.read()
+    header.pop("__metadata__", None)
+    _check_offsets(path, header, len(data))
+    return header, data
+
+
+def _parse_header(path, length_bytes, file):
+    if len(length_bytes) < 8:
+        raise ValueError(f"{path}: not a safetensors file (shorter than the 8-byte header length)")
+    (n,) = struct.unpack("<Q", length_bytes)
+    if n > _MAX_HEADER:
+        raise ValueError(f"{path}: header length {n} is implausible; the file is corrupt "
+                         f"or not a safetensors file")
+    header_bytes = file.read(n)
+    if len(header_bytes) < n:
+        raise ValueError(f"{path}: truncated: the header should be {n} bytes, "
+                         f"the file has {len(header_bytes)} after the length")
+    try:
+        header = json.loads(header_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: the header is not valid JSON ({error}); "
+                         f"the file is corrupt or not a safetensors file") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: the header is not a JSON object")
+    return header
+
+
+def _check_offsets(path, header, data_length):
+    """Every entry well formed, and the offsets tile the data part exactly: no gaps, no
+    overlaps, nothing past the end (a truncated file fails here, naming the path)."""
+    for name, info in header.items():
+        if not (isinstance(info, dict) and isinstance(info.get("shape"), list)
+                and all(isinstance(n, int) and n >= 0 for n in info["shape"])
+                and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2
+                and all(isinstance(n, int) for n in info["data_offsets"])):
+            raise ValueError(f"{path}: the header entry for {name!r} is malformed: {info!r}")
+        if info.get("dtype") not in _DTYPES:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {info.get('dtype')!r}, which "
+                             f"this reader does not support (it reads {', '.join(_DTYPES)})")
+    position = 0
+    for name, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
+        begin, end = info["data_offsets"]
+        expected = int(np.prod(info["shape"], dtype=np.int64)) * _DTYPES[info["dtype"]].itemsize
+        if begin != position or end - begin != expected:
+            raise ValueError(f"{path}: tensor {name!r} has data_offsets [{begin}, {end}], but "
+                             f"should start at {position} and hold {expected} bytes "
+                             f"({info['dtype']} {info['shape']}); the file is corrupt")
+        position = end
+    if position != data_length:
+        state = "truncated" if position > data_length else "longer than its header says"
+        raise ValueError(f"{path}: {state}: the header describes {position} bytes of tensor "
+                         f"data, the file holds {data_length}")
+
+
+def _tensor(path, name, info, data):
+    begin, end = info["data_offsets"]
+    stored = np.frombuffer(data[begin:end], dtype=_DTYPES[info["dtype"]]).reshape(info["shape"])
+    if info["dtype"] == "BF16":
+        # bfloat16 is the top half of a float32 (same sign and exponent bits, 7 mantissa
+        # bits instead of 23): shifting it into the high 16 bits gives that float32 exactly.
+        return (stored.astype(np.uint32) << 16).view(np.float32)
+    return stored.astype(stored.dtype.newbyteorder("="))    # a native, writable copy

@@ -1,0 +1,138 @@
+"""Saving and loading state dicts as `.npz` files, never with pickle.
+
+    tt.save(model.state_dict(), "model.npz")
+    model.load_state_dict(tt.load("model.npz"))
+
+A `.npz` file is a zip archive of `.npy` files, one per array. A flat `{name: ndarray}` dict is
+written as exactly that, so `np.load(path, allow_pickle=False)` reads it too. A nested object
+(a training checkpoint: the model's arrays, the optimizer's state, the step number, the config)
+is stored as its arrays, named by their path (`optimizer/state/0/exp_avg`), plus one extra
+entry, `__tinytorch__`, holding the rest of the tree as JSON text: the dicts and lists, the
+Python numbers and strings, and for each array the entry that holds it.
+
+What can be saved: dicts with string keys, lists and tuples (tuples come back as lists),
+ndarrays of any non-object dtype (NumPy scalars come back as 0-d arrays), and Python int,
+float, bool, str and None (floats, inf and nan included, come back bit for bit: JSON writes
+the shortest text that reads back as the same float).
+
+Pickle is never used because loading a pickle runs code the file chooses; a checkpoint
+downloaded from somewhere must not be able to do that.
+"""
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+STRUCTURE_KEY = "__tinytorch__"      # the npz entry with the JSON skeleton of a nested object
+_ARRAY_MARK = "__ndarray__"          # {"__ndarray__": entry name} stands for an array in it
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Open a temporary file beside `path` for binary writing; on success make it `path`.
+
+    The data is flushed and fsynced before `os.replace` renames it over `path` (a rename within
+    one directory is atomic), so a crash or Ctrl-C mid-save leaves either the old file or the
+    new one, never half of one. On an exception the temporary file is removed.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix="-" + os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temp_path)
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        # Make the rename itself survive a power cut (POSIX: fsync the directory entry).
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save(state_dict, path):
+    """Write `state_dict` (see the module docstring for what it may contain) to `path` as .npz.
+
+    The file is written exactly at `path` (no `.npz` is appended) and atomically.
+    """
+    arrays = {}
+    if isinstance(state_dict, dict) and all(isinstance(v, np.ndarray) for v in state_dict.values()):
+        for key in state_dict:
+            _check_key(key, "")
+        arrays.update(state_dict)                  # flat: a plain .npz, no skeleton needed
+    else:
+        skeleton = _split(state_dict, "", arrays)
+        arrays[STRUCTURE_KEY] = np.array(json.dumps(skeleton, allow_nan=True))
+    with atomic_write(path) as file:
+        # Written member by member (as np.savez does) so that a key such as "file" cannot
+        # clash with a keyword argument, and allow_pickle=False refuses object arrays.
+        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for key, array in arrays.items():
+                if array.dtype.hasobject:
+                    raise TypeError(f"save: {key!r} is an object array, which only pickle could "
+                                    f"store; convert it to a numeric or string dtype")
+                with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def load(path):
+    """Read a file written by `save` (or any .npz without object arrays).
+
+    Returns `{name: ndarray}` for a flat file, else the nested object as it was saved.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    if STRUCTURE_KEY not in arrays:
+        return arrays
+    skeleton = json.loads(arrays.pop(STRUCTURE_KEY).item())
+    return _join(skeleton, arrays)
+
+
+def _check_key(key, path):
+    if not isinstance(key, str):
+        raise TypeError(f"save: keys must be strings, got {key!r} ({type(key).__name__}) "
+                        f"at {path or 'the top level'}")
+    if "/" in key or key == STRUCTURE_KEY or key.startswith(_ARRAY_MARK):
+        raise ValueError(f"save: key {key!r} at {path or 'the top level'} is reserved or "
+                         f"contains '/', which separates the levels of a nested key")
+
+
+def _split(value, path, arrays):
+    """The JSON skeleton of `value`; its arrays go into `arrays` under their path."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        name = path or "array"
+        arrays[name] = np.asarray(value)
+        return {_ARRAY_MARK: name}
+    if isinstance(value, dict):
+        for key in value:
+            _check_key(key, path)
+        return {key: _split(item, f"{path}/{key}" if path else key, arrays)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_split(item, f"{path}/{i}" if path else str(i), arrays)
+                for i, item in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"save: cannot store {type(value).__name__} at {path or 'the top level'}; "
+                    f"use ndarrays, dicts, lists and Python numbers or strings")
+
+
+def _join(skeleton, arrays):
+    """Undo `_split`: put the arrays back where their marks stand."""
+    if isinstance(skeleton, dict):
+        if set(skeleton) == {_ARRAY_MARK}:
+            return arrays[skeleton[_ARRAY_MARK]]
+        return {key: _join(item, arrays) for key, item in skeleton.items()}
+    if isinstance(skeleton, list):
+        return [_join(item, arrays) for item in skeleton]
+    return skeleton
