@@ -31,10 +31,11 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         a_is_vector, b_is_vector = a.ndim == 1, b.ndim == 1
-        if a_is_vector:                      # a row vector: put back the n axis it lacks
-            a, grad = a[None, :], grad[..., None, :]
+        # b first: for a dot product grad is 0-d, and only gets an axis for a to index here.
         if b_is_vector:                      # a column vector: put back the m axis
             b, grad = b[:, None], grad[..., None]
+        if a_is_vector:                      # a row vector: put back the n axis it lacks
+            a, grad = a[None, :], grad[..., None, :]
         if b.ndim == 2 and a.ndim > 2:
             rows_a, rows_grad = a.reshape(-1, a.shape[-1]), grad.reshape(-1, grad.shape[-1])
             grad_a = (rows_grad @ b.T).reshape(a.shape) if need_a else None
