@@ -39,7 +39,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, n_samples=None, seed=0
                 f"gradcheck: input {i} is {inputs[i].dtype}; use float64 (x.to(np.float64), or "
                 f"model.to(np.float64)). Central differences with eps={eps} need about 15 "
                 f"significant digits; float32 has 7, so the check would only measure rounding.")
-        inputs[i].data = np.ascontiguousarray(inputs[i].data)   # so a flat view can nudge it
+        inputs[i].data = np.asarray(inputs[i].data, order="C")   # so a flat view can nudge it
         inputs[i].grad = None
 
     rng = np.random.default_rng(seed)
