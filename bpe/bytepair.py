@@ -7,13 +7,17 @@ is in `ranks`. Looking pairs up by their *bytes* (not by a pair of ids) is what 
 code serve tokenizers trained here, tiktoken's rank files and GPT-2's merge lists.
 
 Two versions give the same parts:
-- `merge_by_rank` is the textbook loop: scan every pair, merge the best, repeat. It is
-  quadratic in the chunk's length, and the fastest choice for the short chunks that pre-splitting
-  produces.
+- `merge_by_rank` is tiktoken's loop: find the lowest-ranked pair, merge it, repeat. It is
+  quadratic in the chunk's length, and the fastest choice for the short chunks that
+  pre-splitting produces.
 - `merge_by_rank_heap` keeps candidate pairs in a heap and the parts in a linked list, so a
   100,000-byte chunk ("a" * 100_000) costs n log n instead of n squared.
 """
 import heapq
+import sys
+
+# The "rank" of a pair that is not a token: larger than any real rank, so never the minimum.
+NO_MERGE = sys.maxsize
 
 # Chunks up to this many bytes use the simple loop; longer ones use the heap. Measured: the
 # two cost the same at about this length.
@@ -28,22 +32,28 @@ def split_by_rank(piece, ranks):
 
 
 def merge_by_rank(piece, ranks):
-    """Merge the bytes of `piece` by rank with the textbook loop; return the parts.
+    """Merge the bytes of `piece` by rank, tiktoken's loop; return the parts.
+
+    `pair_ranks[i]` is the rank of merging parts i and i + 1 (NO_MERGE if that is not a
+    token). Each round merges the lowest (the leftmost on a tie), then recomputes only the two
+    pair ranks that changed: the merged part with its left and its right neighbour.
 
     >>> merge_by_rank(b"abc", {b"ab": 256, b"bc": 257, b"abc": 258})
     [b'abc']
     """
     parts = [piece[i:i + 1] for i in range(len(piece))]
-    while len(parts) > 1:
-        best_rank, best_index = None, None
-        for index in range(len(parts) - 1):
-            rank = ranks.get(parts[index] + parts[index + 1])
-            # strictly lower: on a tie the leftmost pair wins, as in tiktoken
-            if rank is not None and (best_rank is None or rank < best_rank):
-                best_rank, best_index = rank, index
-        if best_rank is None:
+    pair_ranks = [ranks.get(piece[i:i + 2], NO_MERGE) for i in range(len(piece) - 1)]
+    while pair_ranks:
+        best_rank = min(pair_ranks)
+        if best_rank == NO_MERGE:
             break
-        parts[best_index:best_index + 2] = [parts[best_index] + parts[best_index + 1]]
+        index = pair_ranks.index(best_rank)  # the first (leftmost) pair with that rank
+        parts[index:index + 2] = [parts[index] + parts[index + 1]]
+        del pair_ranks[index]
+        if index > 0:
+            pair_ranks[index - 1] = ranks.get(parts[index - 1] + parts[index], NO_MERGE)
+        if index < len(pair_ranks):
+            pair_ranks[index] = ranks.get(parts[index] + parts[index + 1], NO_MERGE)
     return parts
 
 

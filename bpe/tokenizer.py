@@ -55,6 +55,7 @@ class Tokenizer:
         self._id_to_bytes = dict(self._token_bytes)
         for text, token_id in self.special_tokens.items():
             self._id_to_bytes[token_id] = text.encode("utf-8")
+        self._vocab_size = max(self._id_to_bytes) + 1
         self._compiled_pattern = None if pattern is None else regex.compile(pattern)
         self._chunk_cache = {}
 
@@ -63,6 +64,13 @@ class Tokenizer:
         if missing:
             raise ValueError(f"the vocabulary has no token for byte {missing[0]:#04x} "
                              f"({len(missing)} of the 256 bytes are missing)")
+        unreachable = self._ranks.keys() - self._bytes_to_id.keys()
+        if unreachable:
+            raise ValueError(f"{len(unreachable)} ranked byte strings have no token id, "
+                             f"e.g. {min(unreachable)!r}")
+        special_ids = list(self.special_tokens.values())
+        if len(set(special_ids)) != len(special_ids):
+            raise ValueError(f"two special tokens share an id: {self.special_tokens}")
         for text, token_id in self.special_tokens.items():
             if token_id in self._token_bytes:
                 raise ValueError(f"special token {text!r} has id {token_id}, which is also the "
@@ -71,7 +79,7 @@ class Tokenizer:
     @property
     def vocab_size(self):
         """Largest id + 1: the number of rows an embedding table needs."""
-        return max(self._id_to_bytes) + 1
+        return self._vocab_size
 
     def token_bytes(self, token_id):
         """The bytes that token `token_id` decodes to (a special token's text, UTF-8)."""
@@ -152,6 +160,8 @@ class Tokenizer:
 
     def decode_bytes(self, ids):
         """The bytes of the tokens `ids`, joined. Unknown ids raise a ValueError."""
+        if not isinstance(ids, list):
+            ids = list(ids)  # a generator could be read only once, and we may need two passes
         id_to_bytes = self._id_to_bytes
         try:
             return b"".join([id_to_bytes[token_id] for token_id in ids])
@@ -179,22 +189,25 @@ class Tokenizer:
     def save(self, path):
         """Write this tokenizer to one human-readable file that `bpe.load` reads back.
 
-        Only tokenizers laid out as `bpe.train` makes them (byte b is id b, merge i makes id
-        256 + i) can be saved; one read from tiktoken or GPT-2 files is kept in those files.
+        Only tokenizers laid out as `bpe.train` makes them can be saved (the file stores the
+        merges, and the ids follow from their order); one read from tiktoken or GPT-2 files
+        is kept in those files.
         """
-        expected = {b: bytes([b]) for b in range(256)}
-        for index, merged_id in enumerate(self.merges.values()):
-            if merged_id != 256 + index:
-                break
-        else:
-            if len(self._token_bytes) == 256 + len(self.merges) and all(
-                    self._token_bytes[b] == expected[b] for b in range(256)):
-                write_model_file(path, self.pattern, self.special_tokens, list(self.merges),
-                                 self._token_bytes)
-                return
-        raise ValueError("save() writes tokenizers made by bpe.train or bpe.load (byte b is id "
-                         "b, merge i makes id 256 + i); this one was read from other files, "
-                         "so keep those files instead")
+        if not self._has_trained_layout():
+            raise ValueError("save() writes tokenizers made by bpe.train or bpe.load (byte b is "
+                             "id b, merge i makes id 256 + i); this one was read from other "
+                             "files, so keep those files instead")
+        write_model_file(path, self.pattern, self.special_tokens, list(self.merges),
+                         self._token_bytes)
+
+    def _has_trained_layout(self):
+        """True if byte b is id b and merge i makes id 256 + i, as `bpe.train` lays them out."""
+        if len(self._token_bytes) != 256 + len(self.merges):
+            return False
+        if any(self._token_bytes.get(b) != bytes([b]) for b in range(256)):
+            return False
+        return all(merged_id == 256 + index
+                   for index, merged_id in enumerate(self.merges.values()))
 
     def __repr__(self):
         return (f"Tokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "

@@ -177,3 +177,20 @@ def test_long_runs_encode_correctly(pattern):
     assert tokenizer.decode(thumbs) == "👍" * 10_000
     odd = tokenizer.encode("a" * 99_999)
     assert odd == [257] * 24_999 + [256, 97]
+
+
+def test_decode_accepts_any_iterable_of_ids(tokenizer):
+    assert tokenizer.decode(iter([104, 105])) == "hi"
+    assert tokenizer.decode((104, 105)) == "hi"
+    with pytest.raises(ValueError, match="unknown token id 99999"):
+        tokenizer.decode(token_id for token_id in [104, 99999])
+
+
+def test_constructor_rejects_inconsistent_tables():
+    byte_tokens = {b: bytes([b]) for b in range(256)}
+    with pytest.raises(ValueError, match="share an id"):
+        bpe.Tokenizer(byte_tokens, None, {"<|a|>": 300, "<|b|>": 300})
+    with pytest.raises(ValueError, match="also the id of the ordinary token b'a'"):
+        bpe.Tokenizer(byte_tokens, None, {"<|a|>": 97})
+    with pytest.raises(ValueError, match="no token id"):
+        bpe.Tokenizer(byte_tokens, None, ranks={b"ab": 0})
