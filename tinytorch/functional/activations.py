@@ -67,7 +67,7 @@ def gelu_with_tanh(x):
 
     y = 0.5 x (1 + t),  t = tanh(u),  u = c (x + a x^3) = c x (1 + a x^2),  c = sqrt(2/pi)
     """
-    t = x * x
+    t = np.asarray(x * x)          # an array even for 0-d x (NumPy gives a scalar), for out=
     t *= GELU_C * GELU_A
     t += GELU_C
     t *= x
@@ -87,7 +87,7 @@ def gelu_derivative(x, t):
     du_dx = x * x
     du_dx *= 3.0 * GELU_C * GELU_A
     du_dx += GELU_C
-    slope = t * t                  # (1 - t^2) x du/dx, then + (1 + t), all halved
+    slope = np.asarray(t * t)      # (1 - t^2) x du/dx, then + (1 + t), all halved
     np.subtract(1.0, slope, out=slope)
     slope *= x
     slope *= du_dx
