@@ -172,3 +172,145 @@ def leaves(seed, *shapes_, kind="normal", dtype=np.float64):
     """Leaf tensors (requires_grad=True) of the given shapes, float64 unless told."""
     return [tt.tensor(values, dtype=dtype, requires_grad=True)
             for values in arrays(seed, *shapes_, kind=kind)]
+
+
+# ----- calls of the functional kernels ----------------------------------------------------------
+
+class KernelCall:
+    """One call of a `tinytorch.functional` kernel, runnable against the fused module (F) or
+    its composed twin (`tinytorch.functional.composed`), which share names and signatures.
+
+        call      call(module, *inputs) -> tensor
+        shapes    the shapes of the tensor inputs, made fresh by `inputs()` on every run
+        kind      which values (see VALUE_KINDS)
+    """
+
+    def __init__(self, call, shapes_, seed, kind="normal", description=""):
+        self.call, self.shapes, self.seed, self.kind = call, shapes_, seed, kind
+        self.description = description
+
+    def inputs(self, dtype=np.float64):
+        return leaves(self.seed, *self.shapes, kind=self.kind, dtype=dtype)
+
+    def run(self, module, dtype=np.float64):
+        """(output, inputs) of a fresh forward pass through `module`."""
+        inputs = self.inputs(dtype)
+        return self.call(module, *inputs), inputs
+
+    def __repr__(self):
+        return f"KernelCall({self.description}, shapes={self.shapes}, seed={self.seed})"
+
+
+@st.composite
+def softmax_calls(draw, name="softmax"):
+    shape = draw(shapes(min_dims=1))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    return KernelCall(lambda m, x: getattr(m, name)(x, dim=dim), [shape], draw(seeds),
+                      description=f"{name}(x, dim={dim})")
+
+
+@st.composite
+def cross_entropy_calls(draw):
+    """Logits (N, C); each target a class or ignore_index (-100, or a class id itself)."""
+    n, c = draw(sides), draw(sides)
+    ignore_index = draw(st.sampled_from([-100, 0]))
+    target = np.array(draw(st.lists(st.integers(0, c - 1) | st.just(ignore_index),
+                                    min_size=n, max_size=n)))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    return KernelCall(
+        lambda m, logits: m.cross_entropy(logits, target, ignore_index=ignore_index,
+                                          reduction=reduction),
+        [(n, c)], draw(seeds),
+        description=f"cross_entropy(target={target.tolist()}, ignore_index={ignore_index}, "
+                    f"reduction={reduction!r})")
+
+
+@st.composite
+def gelu_calls(draw):
+    return KernelCall(lambda m, x: m.gelu(x), [draw(shapes())], draw(seeds), description="gelu")
+
+
+@st.composite
+def layer_norm_calls(draw):
+    """Leading dims (0 to 2) then the normalised shape (1 or 2 dims of at least 2 elements);
+    weight and bias each present or not."""
+    normalized_shape = draw(shapes(min_dims=1, max_dims=2, min_side=2))
+    lead = draw(shapes(max_dims=2))
+    has_weight, has_bias = draw(st.booleans()), draw(st.booleans())
+
+    def call(m, x, *params):
+        params = iter(params)
+        weight = next(params) if has_weight else None
+        bias = next(params) if has_bias else None
+        return m.layer_norm(x, normalized_shape, weight, bias)
+
+    shapes_ = [lead + normalized_shape] + [normalized_shape] * (has_weight + has_bias)
+    return KernelCall(call, shapes_, draw(seeds),
+                      description=f"layer_norm({normalized_shape}, weight={has_weight}, "
+                                  f"bias={has_bias})")
+
+
+@st.composite
+def linear_calls(draw):
+    """x (..., in) with 0 to 2 leading dims, weight (out, in), bias (out,) or None."""
+    lead, n_in, n_out = draw(shapes(max_dims=2)), draw(sides), draw(sides)
+    shapes_ = [lead + (n_in,), (n_out, n_in)]
+    if draw(st.booleans()):
+        shapes_.append((n_out,))
+    return KernelCall(lambda m, *args: m.linear(*args), shapes_, draw(seeds),
+                      description=f"linear(bias={len(shapes_) == 3})")
+
+
+@st.composite
+def embedding_calls(draw):
+    """A (V, C) table and ids of 1 or 2 dims, repeats included."""
+    vocab, width = draw(sides), draw(sides)
+    ids = draw(hnp.arrays(np.int64, shapes(min_dims=1, max_dims=2),
+                          elements=st.integers(0, vocab - 1)))
+    return KernelCall(lambda m, weight: m.embedding(ids, weight), [(vocab, width)],
+                      draw(seeds), description=f"embedding(ids={ids.tolist()})")
+
+
+@st.composite
+def dropout_calls(draw):
+    """A fresh generator with the same seed on every call, so every run drops the same
+    elements (the fused kernel and its twin draw the mask the same way)."""
+    p = draw(st.sampled_from([0.1, 0.5, 0.9]))
+    mask_seed = draw(seeds)
+    return KernelCall(
+        lambda m, x: m.dropout(x, p, training=True, generator=np.random.default_rng(mask_seed)),
+        [draw(shapes())], draw(seeds), description=f"dropout(p={p})")
+
+
+@st.composite
+def attention_calls(draw):
+    """q (B, H, Tq, D), k (B, H, Tk, D), v (B, H, Tk, Dv); causal or not (causal needs
+    Tq <= Tk, and Tq < Tk is the end-aligned KV-cache case); attention dropout or not."""
+    batch, heads = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    n_keys, head_size, value_size = draw(st.integers(1, 4)), draw(sides), draw(sides)
+    is_causal = draw(st.booleans())
+    n_queries = draw(st.integers(1, n_keys if is_causal else 4))
+    dropout_p = draw(st.sampled_from([0.0, 0.0, 0.3]))
+    mask_seed = draw(seeds)
+
+    def call(m, q, k, v):
+        return m.scaled_dot_product_attention(q, k, v, is_causal=is_causal, dropout_p=dropout_p,
+                                              generator=np.random.default_rng(mask_seed))
+
+    return KernelCall(call, [(batch, heads, n_queries, head_size), (batch, heads, n_keys, head_size),
+                             (batch, heads, n_keys, value_size)], draw(seeds),
+                      description=f"attention(is_causal={is_causal}, dropout_p={dropout_p})")
+
+
+# Every kernel of tinytorch.functional, by name, with the calls Hypothesis makes of it.
+KERNEL_CALLS = {
+    "softmax": softmax_calls("softmax"),
+    "log_softmax": softmax_calls("log_softmax"),
+    "cross_entropy": cross_entropy_calls(),
+    "gelu": gelu_calls(),
+    "layer_norm": layer_norm_calls(),
+    "linear": linear_calls(),
+    "embedding": embedding_calls(),
+    "dropout": dropout_calls(),
+    "scaled_dot_product_attention": attention_calls(),
+}
