@@ -11,6 +11,7 @@ damaged model file, a bad id) gives one line on stderr and exit status 1, never 
 the library raises exceptions, and this file is the only place that turns them into messages.
 """
 import argparse
+import errno
 import json
 import os
 import sys
@@ -41,8 +42,15 @@ def main(argv=None):
     return 0
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse prints the usage and then the error; we print only the error, on one line."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m bpe", description="A byte-level BPE tokenizer.")
+    parser = OneLineErrorParser(prog="python -m bpe", description="A byte-level BPE tokenizer.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     train_parser = commands.add_parser("train", help="learn merges from a UTF-8 text file")
@@ -75,6 +83,9 @@ def build_parser():
 
 
 def run_train(args):
+    out_directory = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_directory):  # say so now, not after a long training run
+        raise FileNotFoundError(errno.ENOENT, "No such directory", out_directory)
     text = decode_utf8(read_bytes(args.data), args.data)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:

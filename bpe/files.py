@@ -79,8 +79,7 @@ def from_pretrained(directory):
 
 def read_gpt2_files(vocab_path, merges_path):
     """A tokenizer from a GPT-2 vocabulary (JSON: token string -> id) and merge list."""
-    with open(vocab_path, encoding="utf-8") as file:
-        vocab = json.load(file)
+    vocab = read_vocab(vocab_path)
     merge_lines = read_merge_lines(merges_path)
     byte_of_char = {char: byte for byte, char in bytes_to_unicode().items()}
 
@@ -104,17 +103,36 @@ def read_gpt2_files(vocab_path, merges_path):
     return Tokenizer(token_bytes, GPT2_PATTERN, special_tokens, ranks=ranks, merges=merges)
 
 
+def read_vocab(vocab_path):
+    """The vocabulary file: a JSON object token string -> id."""
+    with open(vocab_path, "rb") as file:
+        raw = file.read()
+    try:
+        vocab = json.loads(raw.decode("utf-8"))
+    except ValueError as err:  # invalid UTF-8 or invalid JSON
+        raise ValueError(f"{vocab_path} is not a JSON vocabulary ({err})") from None
+    if not isinstance(vocab, dict) or not all(
+            isinstance(token_id, int) and token_id >= 0 for token_id in vocab.values()):
+        raise ValueError(f"{vocab_path} should map token strings to ids >= 0")
+    return vocab
+
+
 def read_merge_lines(merges_path):
     """The merges as (line number, left, right), skipping the "#version" header and blanks."""
     merge_lines = []
-    with open(merges_path, encoding="utf-8") as file:
-        for line_number, line in enumerate(file, start=1):
-            line = line.rstrip("\r\n")
-            if not line or (line_number == 1 and line.startswith("#version")):
-                continue
-            parts = line.split(" ")
-            if len(parts) != 2 or not all(parts):
-                raise ValueError(f"{merges_path}, line {line_number}: expected 'left right', "
-                                 f"got {line[:60]!r}")
-            merge_lines.append((line_number, parts[0], parts[1]))
+    with open(merges_path, "rb") as file:
+        raw = file.read()
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{merges_path} is not UTF-8 text (byte offset {err.start})") from None
+    for line_number, line in enumerate(lines, start=1):
+        line = line.rstrip("\r")  # files written on Windows
+        if not line or (line_number == 1 and line.startswith("#version")):
+            continue
+        parts = line.split(" ")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"{merges_path}, line {line_number}: expected 'left right', "
+                             f"got {line[:60]!r}")
+        merge_lines.append((line_number, parts[0], parts[1]))
     return merge_lines

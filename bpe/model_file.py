@@ -9,6 +9,7 @@
 
 Everything after the tab on a merge line is a comment for the reader; only the two ids count.
 """
+import errno
 import json
 import os
 import tempfile
@@ -30,6 +31,8 @@ def write_model_file(path, pattern, special_tokens, merges, token_bytes):
     content = "\n".join(lines) + "\n"
 
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "No such directory", directory)
     handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".bpe")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:

@@ -136,3 +136,21 @@ def test_stdin_that_is_not_utf8(model):
     code, _, stderr = run_bpe("encode", "--model", model, stdin=b"ok\xff")
     assert "standard input is not valid UTF-8: byte 0xff at offset 2" in one_line_error(code,
                                                                                         stderr)
+
+
+def test_output_directory_must_exist(tmp_path):
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS)
+    code, stdout, stderr = run_bpe("train", "--data", data, "--vocab-size", 300,
+                                   "--out", tmp_path / "missing" / "out.bpe")
+    assert f"No such directory: {tmp_path / 'missing'}" in one_line_error(code, stderr)
+    assert stdout == ""
+
+
+def test_usage_mistakes_are_one_line_too(tmp_path):
+    code, _, stderr = run_bpe("train", "--data", tmp_path / "corpus.txt")
+    assert code == 2
+    assert stderr == ("error: the following arguments are required: --vocab-size, --out "
+                      "(see python -m bpe train --help)\n")
+    code, _, stderr = run_bpe("train", "--data", "x", "--vocab-size", "many", "--out", "y")
+    assert code == 2 and "invalid int value: 'many'" in stderr and stderr.count("\n") == 1

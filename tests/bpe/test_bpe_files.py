@@ -156,3 +156,13 @@ def test_bytes_to_unicode_is_gpt2s_table():
     assert table[ord(" ")] == "Ġ"
     assert table[ord("\n")] == "Ċ"
     assert all(char.isprintable() and not char.isspace() for char in table.values())
+
+
+def test_from_pretrained_names_a_vocabulary_that_is_not_json(tmp_path):
+    (tmp_path / "vocab.json").write_bytes(b"\xff not json")
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n")
+    with pytest.raises(ValueError, match="vocab.json is not a JSON vocabulary"):
+        bpe.from_pretrained(tmp_path)
+    (tmp_path / "vocab.json").write_text('{"a": "zero"}')
+    with pytest.raises(ValueError, match="should map token strings to ids"):
+        bpe.from_pretrained(tmp_path)
