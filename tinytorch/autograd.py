@@ -32,15 +32,18 @@ class _GradMode(contextlib.ContextDecorator):
 
     def __init__(self, enabled):
         self.enabled = enabled
+        # A stack, not one value: as a decorator the same object is entered again by every
+        # call, so a recursive function enters it again before the first call has left.
+        self.previous = []
 
     def __enter__(self):
         global _grad_enabled
-        self.previous = _grad_enabled
+        self.previous.append(_grad_enabled)
         _grad_enabled = self.enabled
 
     def __exit__(self, *exc):
         global _grad_enabled
-        _grad_enabled = self.previous
+        _grad_enabled = self.previous.pop()
         return False
 
 
