@@ -219,13 +219,18 @@ def run_backward(tensor, grad, retain_graph=False):
     pending = {root: [None] * root.n_outputs}
     pending[root][tensor._output_index] = grad
     for node in order:
-        output_grads = pending.pop(node)
-        if node.retained:
-            _store_retained(node, output_grads)
-        if node.n_outputs == 1:
-            input_grads = node.fn.backward(node, output_grads[0])
+        output_grads = pending.pop(node, None)
+        if output_grads is None:
+            # Every op that used this node's outputs returned None for them (a user's Function
+            # may, as in PyTorch): no gradient reached it, so it has none to pass on.
+            input_grads = ()
         else:
-            input_grads = node.fn.backward(node, *_fill_missing(node, output_grads))
+            if node.retained:
+                _store_retained(node, output_grads)
+            if node.n_outputs == 1:
+                input_grads = node.fn.backward(node, output_grads[0])
+            else:
+                input_grads = node.fn.backward(node, *_fill_missing(node, output_grads))
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for parent, needs, g in zip(node.inputs, node.needs_input_grad, input_grads):
