@@ -282,11 +282,13 @@ def _accumulate_leaf(tensor, grad, leaf_owners):
 
 
 def _store_retained(node, output_grads):
+    """A copy, for the reason leaves get memory of their own: the same array flows on (to a
+    leaf, say, through an Add), and it may be a read-only view (from np.broadcast_to)."""
     for index, ref in node.retained.items():
         tensor = ref()
         if tensor is not None and output_grads[index] is not None:
             g = output_grads[index]
-            tensor.grad = g if tensor.grad is None else tensor.grad + g
+            tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
 
 
 # At the bottom because tensor.py's ops need Function (defined above) to exist first.
