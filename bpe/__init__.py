@@ -11,7 +11,8 @@
 
 Reading order for a learner: patterns.py (how text is cut into chunks), naive.py (training, the
 textbook way), train.py (the same, fast), bytepair.py (encoding a chunk by rank), tokenizer.py
-(encode/decode, special tokens), files.py (tiktoken and GPT-2 files).
+(encode/decode, special tokens), files.py (tiktoken and GPT-2 files), model_file.py (our own
+file format), readable.py (showing tokens), __main__.py (the command line).
 """
 from bpe.files import bytes_to_unicode, from_pretrained, from_tiktoken
 from bpe.naive import train_naive

@@ -91,9 +91,7 @@ def test_decode_unknown_id_names_the_id_and_the_vocabulary_size(tokenizer):
 
 
 def test_decode_an_id_that_splits_a_character(tokenizer):
-    ids = tokenizer.encode_ordinary("é")  # two bytes, c3 a9; is "é" one token? not needed
-    first_byte = tokenizer.decode_bytes(ids)[:1]
-    assert first_byte == b"\xc3"
+    # "é" is two bytes, c3 a9; byte tokens 0xc3 and 0xa9 each hold half of it
     assert tokenizer.decode([0xC3]) == "\ufffd"
     assert tokenizer.decode([0xC3, 0xA9]) == "é"
     with pytest.raises(UnicodeDecodeError):
