@@ -5,6 +5,8 @@ gradient back over that slice: evenly for sum and mean, by the deviation for var
 single winning element for max. `_restore` puts the reduced axes back (as size 1) so the
 gradient broadcasts against the input.
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -32,7 +34,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim), keepdim, x.shape
-        return np.sum(x, axis=ctx.dims, keepdims=keepdim)
+        return x.sum(axis=ctx.dims, keepdims=keepdim)      # the method: np.sum adds ~2 us
 
     @staticmethod
     def backward(ctx, grad):
@@ -45,8 +47,8 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim), keepdim, x.shape
-        ctx.count = int(np.prod([x.shape[d] for d in ctx.dims]))
-        return np.mean(x, axis=ctx.dims, keepdims=keepdim)
+        ctx.count = math.prod(x.shape[d] for d in ctx.dims)    # not np.prod: 5 us on a list
+        return x.mean(axis=ctx.dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -65,7 +67,7 @@ class Var(Function):
     @staticmethod
     def forward(ctx, x, dim, correction, keepdim):
         dims = normalize_dims(dim, x.ndim)
-        count = int(np.prod([x.shape[d] for d in dims]))
+        count = math.prod(x.shape[d] for d in dims)
         deviation = x - np.mean(x, axis=dims, keepdims=True)
         denominator = max(count - correction, 0)    # 0 gives nan/inf, as in PyTorch
         ctx.dims, ctx.keepdim = dims, keepdim
