@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import ops
-from .tensor import Tensor
+from .tensor import Tensor, _operand
 
 DEFAULT_DTYPE = np.float32
 
@@ -73,6 +73,7 @@ def stack(tensors, dim=0):
 
 
 def where(condition, a, b):
-    """Elementwise `a if condition else b`, broadcasting; condition is a bool array/tensor."""
+    """Elementwise `a if condition else b`, broadcasting; condition is a bool array/tensor.
+    a and b may be numbers (a NumPy scalar becomes a Python number, so float32 stays float32)."""
     condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    return ops.Where.apply(condition, a, b)
+    return ops.Where.apply(condition, _operand(a), _operand(b))
