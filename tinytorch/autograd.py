@@ -10,10 +10,12 @@ Every differentiable op is a `Function` subclass with two static methods side by
 gradient, records a `Node` (the `ctx` both methods receive) that points back to the inputs.
 `Tensor.backward()` then walks those nodes from the output back to the leaves.
 
-Two jobs are done here once, so that no op has to repeat them:
+Three jobs are done here once, so that no op has to repeat them:
 - undoing broadcasting: an op returns the gradient in the broadcast shape of its output, and
   `unbroadcast` sums it back to the shape of the input;
-- accumulating: an input used by several ops receives the sum of their gradients.
+- accumulating: an input used by several ops receives the sum of their gradients;
+- matching dtypes: a gradient always has its tensor's dtype (as in PyTorch), so a float32
+  input of an op that promoted to float64 still gets a float32 gradient.
 """
 import contextlib
 
@@ -238,6 +240,8 @@ def run_backward(tensor, grad, retain_graph=False):
                 continue
             if g.shape != parent.data.shape:
                 g = _checked_unbroadcast(node, parent, g)
+            if g.dtype != parent.data.dtype:        # float32 x float64 gave float64, say
+                g = g.astype(parent.data.dtype)
             if parent._node is None:
                 _accumulate_leaf(parent, g, leaf_owners)
             else:
