@@ -19,6 +19,7 @@ from tinytorch.functional.embedding import Embedding
 from tinytorch.functional.linear import Linear
 from tinytorch.functional.loss import CrossEntropy
 from tinytorch.functional.normalization import LayerNorm
+from tinytorch.graph import nodes
 
 from strategies import leaves
 
@@ -27,18 +28,9 @@ N_SAMPLES = 20
 
 
 def graph_nodes(tensor):
-    """Every graph node behind `tensor` (the op that made it and all before), each once, in
-    the order a depth-first walk meets them. Leaves have no node."""
-    found, seen = [], set()
-    stack = [tensor._node] if tensor._node is not None else []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        found.append(node)
-        stack.extend(inp._node for inp in node.inputs if getattr(inp, "_node", None) is not None)
-    return found
+    """Every graph node behind `tensor` (the op that made it and all before), each once.
+    Leaves have no node; `node.fn` is the Function class, `node.inputs` its arguments."""
+    return list(nodes(tensor))
 
 
 def _float_outputs(result):
