@@ -8,13 +8,14 @@
 
     gpt4 = bpe.from_tiktoken("cl100k_base.tiktoken", bpe.GPT4_PATTERN, {"<|endoftext|>": 100257})
     gpt2 = bpe.from_pretrained("gpt2-directory")       # vocab.json + merges.txt
+    bpe.save_pretrained(tok, "directory")              # the same files, for GPT-2 patterns
 
 Reading order for a learner: patterns.py (how text is cut into chunks), naive.py (training, the
 textbook way), train.py (the same, fast), bytepair.py (encoding a chunk by rank), tokenizer.py
 (encode/decode, special tokens), files.py (tiktoken and GPT-2 files), model_file.py (our own
 file format), readable.py (showing tokens), __main__.py (the command line).
 """
-from bpe.files import bytes_to_unicode, from_pretrained, from_tiktoken
+from bpe.files import bytes_to_unicode, from_pretrained, from_tiktoken, save_pretrained
 from bpe.naive import train_naive
 from bpe.patterns import GPT2_PATTERN, GPT4_PATTERN, split_into_chunks
 from bpe.readable import render_merge, render_token
@@ -24,5 +25,5 @@ from bpe.train import train
 __all__ = [
     "GPT2_PATTERN", "GPT4_PATTERN", "Tokenizer", "bytes_to_unicode", "from_merges",
     "from_pretrained", "from_tiktoken", "load", "render_merge", "render_token",
-    "split_into_chunks", "train", "train_naive",
+    "save_pretrained", "split_into_chunks", "train", "train_naive",
 ]

@@ -20,6 +20,7 @@ import binascii
 import json
 import os
 
+from bpe.model_file import write_text_atomically
 from bpe.patterns import GPT2_PATTERN
 from bpe.tokenizer import Tokenizer
 
@@ -75,6 +76,38 @@ def from_pretrained(directory):
         raise FileNotFoundError(f"no such directory: {directory}")
     raise FileNotFoundError(f"{directory} holds neither vocab.json + merges.txt nor "
                             f"encoder.json + vocab.bpe")
+
+
+def save_pretrained(tokenizer, directory):
+    """Write `tokenizer` as GPT-2 files (`vocab.json` + `merges.txt`) into `directory`, which
+    Hugging Face's GPT2Tokenizer and `from_pretrained` read back.
+
+    GPT-2 files can only say so much: the pattern must be GPT-2's, the merges must be known
+    (a trained or GPT-2 tokenizer, not a tiktoken rank file) and no two tokens may have the
+    same bytes (the vocabulary is keyed by the token's text). Otherwise a ValueError says why.
+    """
+    if tokenizer.pattern != GPT2_PATTERN:
+        raise ValueError("GPT-2 files imply GPT-2's split pattern; this tokenizer uses another")
+    if not tokenizer.merges:
+        raise ValueError("GPT-2 files list merges, and this tokenizer does not know its own")
+    text_of = bytes_to_unicode()
+    vocab = {}
+    for token_id in range(tokenizer.vocab_size):
+        if token_id in tokenizer.special_tokens.values():
+            continue
+        text = "".join(text_of[b] for b in tokenizer.token_bytes(token_id))
+        if text in vocab:
+            raise ValueError(f"tokens {vocab[text]} and {token_id} have the same bytes, which "
+                             f"a GPT-2 vocabulary cannot hold")
+        vocab[text] = token_id
+    vocab.update(tokenizer.special_tokens)
+    merge_lines = ["#version: 0.2"]
+    for left, right in tokenizer.merges:
+        merge_lines.append(" ".join("".join(text_of[b] for b in tokenizer.token_bytes(part))
+                                    for part in (left, right)))
+    write_text_atomically(os.path.join(directory, "vocab.json"),
+                          json.dumps(vocab, ensure_ascii=False))
+    write_text_atomically(os.path.join(directory, "merges.txt"), "\n".join(merge_lines) + "\n")
 
 
 def read_gpt2_files(vocab_path, merges_path):

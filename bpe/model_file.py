@@ -20,16 +20,19 @@ MAGIC = "bpe tokenizer v1"
 
 
 def write_model_file(path, pattern, special_tokens, merges, token_bytes):
-    """Write the file atomically: to a temporary file beside `path`, then rename it over
-    `path`, so an interrupted save leaves the old file (or none), never half a file."""
+    """Write the file (atomically, see `write_text_atomically`)."""
     lines = [MAGIC, "pattern: " + json.dumps(pattern, ensure_ascii=False)]
     for text, token_id in sorted(special_tokens.items(), key=lambda item: item[1]):
         lines.append(f"special: {json.dumps(text, ensure_ascii=False)} {token_id}")
     lines.append(f"merges: {len(merges)}")
     for left, right in merges:
         lines.append(f"{left} {right}\t{render_merge(token_bytes[left], token_bytes[right])}")
-    content = "\n".join(lines) + "\n"
+    write_text_atomically(path, "\n".join(lines) + "\n")
 
+
+def write_text_atomically(path, content):
+    """Write UTF-8 text to a temporary file beside `path`, then rename it over `path`, so an
+    interrupted save leaves the old file (or none), never half a file."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, "No such directory", directory)
