@@ -8,7 +8,6 @@ from .model import check_idx
 from .sampling import next_tokens
 
 
-@tt.no_grad()
 def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
              eos_token_id=None, seed=None, use_cache=True):
     """Continue each row of `idx` (B, T0) by up to `max_new_tokens` tokens.
@@ -24,6 +23,16 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     the cache is rebuilt from the window, which costs what running without a cache costs.
     """
     idx = check_idx(idx, model.config).astype(np.int64)
+    steps = generate_tokens(model, idx, max_new_tokens, temperature, top_k, top_p,
+                            eos_token_id, seed, use_cache)
+    return np.concatenate([idx] + [token[:, None] for token in steps], axis=1)
+
+
+def generate_tokens(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
+                    eos_token_id=None, seed=None, use_cache=True):
+    """The same loop as `generate`, yielding each step's tokens (B,) as soon as they exist,
+    so a caller can print text while it is generated."""
+    idx = check_idx(idx, model.config).astype(np.int64)
     was_training = model.training
     model.eval()
     generator = np.random.default_rng(seed)
@@ -32,17 +41,18 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     finished = np.zeros(idx.shape[0], dtype=bool)
     try:
         for _ in range(max_new_tokens):
-            logits = _next_logits(model, idx[:, -block_size:], cache)          # (B, V)
+            with tt.no_grad():
+                logits = _next_logits(model, idx[:, -block_size:], cache)      # (B, V)
             token = next_tokens(logits, temperature, top_k, top_p, generator)  # (B,)
             if eos_token_id is not None:
                 token = np.where(finished, eos_token_id, token)
                 finished |= token == eos_token_id
             idx = np.concatenate([idx, token[:, None]], axis=1)
+            yield token
             if eos_token_id is not None and finished.all():
                 break
     finally:
         model.train(was_training)
-    return idx
 
 
 def _next_logits(model, context, cache):

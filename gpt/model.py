@@ -203,10 +203,11 @@ class GPT(nn.Module):
         from .hf_checkpoint import load_pretrained
         return load_pretrained(cls, directory, fused=fused)
 
-    def save_pretrained(self, directory):
-        """Write config.json and model.safetensors in Hugging Face's GPT-2 layout."""
+    def save_pretrained(self, directory, extra_config=None):
+        """Write config.json and model.safetensors in Hugging Face's GPT-2 layout;
+        extra_config adds config.json entries (e.g. the tokenizer's eos_token_id)."""
         from .hf_checkpoint import save_pretrained
-        save_pretrained(self, directory)
+        save_pretrained(self, directory, extra_config)
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
                  eos_token_id=None, seed=None, use_cache=True):

@@ -1,0 +1,175 @@
+"""The command line: `python -m gpt train|sample ...`.
+
+Library code raises exceptions; only here does a user's mistake (a missing file, a bad flag
+value, a directory that is not a checkpoint) become a one-line message and a non-zero exit.
+"""
+import argparse
+import codecs
+import dataclasses
+import sys
+
+import numpy as np
+
+from .generate import generate_tokens
+from .tokenizers import end_of_text_id, load_tokenizer
+from .train import STATE_FILE, TrainConfig, train
+
+USER_ERRORS = (ValueError, TypeError, KeyError, OSError)
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except USER_ERRORS as error:
+        print(f"error: {describe(error)}", file=sys.stderr)
+        return 1
+
+
+def describe(error):
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    if isinstance(error, KeyError):
+        return f"missing entry {error}"
+    return str(error)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m gpt",
+                                     description="Train GPT-2 style models and sample from them.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_train_command(commands)
+    add_sample_command(commands)
+    return parser
+
+
+# ----- train ---------------------------------------------------------------------------------
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_train_command(commands):
+    d = TrainConfig
+    p = commands.add_parser(
+        "train", help="train a GPT from scratch on a text file",
+        description="Train a GPT on a text file and write a checkpoint directory (the model "
+                    "in Hugging Face's layout, the tokenizer, the training state, metrics). "
+                    "Defaults: nanoGPT's character-level Shakespeare configuration for CPUs.")
+    flag = p.add_argument
+    flag("--data", help="a UTF-8 text file (default: Python's built-in help topics, no "
+                        "download needed)")
+    flag("--out", help="output directory (default: a new runs/<date-time>); never overwritten "
+                       "unless --resume")
+    vocab = p.add_mutually_exclusive_group()
+    vocab.add_argument("--char", action="store_true", default=None,
+                       help="one token per character instead of BPE")
+    vocab.add_argument("--vocab-size", type=positive_int,
+                       help=f"BPE vocabulary size, trained on the data (default {d.vocab_size})")
+    flag("--n-layer", type=positive_int, help=f"transformer blocks (default {d.n_layer})")
+    flag("--n-head", type=positive_int, help=f"attention heads per block (default {d.n_head})")
+    flag("--n-embd", type=positive_int, help=f"width of the residual stream (default {d.n_embd})")
+    flag("--block-size", type=positive_int,
+         help=f"context length in tokens (default {d.block_size})")
+    flag("--batch-size", type=positive_int, help=f"sequences per micro-batch (default {d.batch_size})")
+    flag("--max-iters", type=positive_int, help=f"training iterations (default {d.max_iters})")
+    flag("--lr", type=float, help=f"peak learning rate (default {d.lr})")
+    flag("--min-lr", type=float, help=f"learning rate at the end of the cosine decay "
+                                      f"(default {d.min_lr})")
+    flag("--warmup-iters", type=int, help=f"iterations of linear warmup (default {d.warmup_iters})")
+    flag("--lr-decay-iters", type=positive_int,
+         help="iteration where the cosine decay reaches --min-lr (default: --max-iters)")
+    flag("--weight-decay", type=float, help=f"AdamW weight decay on 2-D weights "
+                                            f"(default {d.weight_decay})")
+    flag("--dropout", type=float, help=f"dropout probability (default {d.dropout})")
+    flag("--grad-accum", type=positive_int,
+         help=f"micro-batches accumulated per iteration (default {d.grad_accum})")
+    flag("--eval-interval", type=positive_int,
+         help=f"evaluate and save a checkpoint every N iterations (default {d.eval_interval})")
+    flag("--eval-iters", type=positive_int,
+         help=f"batches per evaluation (default {d.eval_iters}; the final one uses at least 400)")
+    flag("--log-interval", type=positive_int,
+         help=f"print a progress line every N iterations (default {d.log_interval})")
+    flag("--sample-tokens", type=int,
+         help=f"length of the sample printed at the end (default {d.sample_tokens})")
+    flag("--seed", type=int, help=f"seed for weights, batches and dropout (default {d.seed})")
+    flag("--resume", action="store_true",
+         help="continue the run in --out exactly where its checkpoint stopped")
+    p.set_defaults(run=run_train)
+
+
+def run_train(args):
+    given = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
+             if getattr(args, field.name, None) is not None}
+    if args.resume:
+        if not args.out:
+            raise ValueError("--resume needs --out, the directory of the run to continue")
+        config = resumed_config(args.out, given)
+    else:
+        config = TrainConfig(**given)
+    train(config, resume=args.resume)
+    return 0
+
+
+def resumed_config(out, given):
+    """The checkpoint's settings, with the flags given on this command line on top."""
+    from pathlib import Path
+
+    import tinytorch as tt
+    state_path = Path(out) / STATE_FILE
+    if not state_path.is_file():
+        raise FileNotFoundError(f"{out} is not a training checkpoint (no {STATE_FILE})")
+    saved = tt.load(state_path)["config"]
+    return TrainConfig(**{**saved, **given})
+
+
+# ----- sample --------------------------------------------------------------------------------
+
+def add_sample_command(commands):
+    p = commands.add_parser(
+        "sample", help="generate text from a trained model",
+        description="Generate text from a checkpoint directory: one written by `train`, or "
+                    "any Hugging Face GPT-2 directory with its tokenizer files.")
+    p.add_argument("--model", required=True, help="the checkpoint directory")
+    p.add_argument("--prompt", default="",
+                   help="text to continue (default: start from <|endoftext|>, or a newline)")
+    p.add_argument("--max-new-tokens", type=positive_int, default=200,
+                   help="tokens to generate (default 200)")
+    p.add_argument("--temperature", type=float, default=0.8,
+                   help="0 is greedy; higher is more random (default 0.8)")
+    p.add_argument("--top-k", type=positive_int, default=None,
+                   help="sample only from the K most likely tokens")
+    p.add_argument("--top-p", type=float, default=None,
+                   help="sample only from the most likely tokens holding probability P")
+    p.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    p.set_defaults(run=run_sample)
+
+
+def run_sample(args, out=None):
+    from .model import GPT
+    out = out or sys.stdout
+    model = GPT.from_pretrained(args.model)
+    tokenizer = load_tokenizer(args.model)
+    eot = end_of_text_id(tokenizer)
+    if args.prompt:
+        prompt = tokenizer.encode(args.prompt, allowed_special="all")
+    else:
+        prompt = [eot] if eot is not None else tokenizer.encode("\n")
+    out.write(args.prompt)
+    # Bytes of a character split across tokens wait until the character is complete.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for token in generate_tokens(model, np.array([prompt]), args.max_new_tokens,
+                                 args.temperature, args.top_k, args.top_p, eos_token_id=eot,
+                                 seed=args.seed):
+        if token[0] == eot:
+            break
+        out.write(decoder.decode(tokenizer.decode_bytes([int(token[0])])))
+        out.flush()
+    out.write(decoder.decode(b"", final=True) + "\n")
+    return 0

@@ -1,0 +1,61 @@
+"""From a text file to batches of (inputs, targets).
+
+    text  ->  token ids (one compact array)  ->  train / validation split (90 / 10)
+          ->  random windows of block_size + 1 tokens
+          ->  inputs = window[:-1], targets = window[1:]    (the next token at each position)
+"""
+import numpy as np
+
+import bpe
+
+from .tokenizers import END_OF_TEXT, CharTokenizer
+
+
+def read_text(path):
+    """The UTF-8 text of a file; an error naming the byte offset of the first invalid byte."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not valid UTF-8: byte 0x{raw[error.start]:02x} at offset "
+                         f"{error.start}") from None
+
+
+def default_corpus():
+    """Python's own help topics (the `pydoc_data.topics` module, about 460 kB of English),
+    so that training works with no download."""
+    from pydoc_data.topics import topics
+    return "\n\n".join(topics[name].strip() for name in sorted(topics)) + "\n"
+
+
+def make_tokenizer(text, char_level=False, vocab_size=512):
+    """A tokenizer trained on `text`: one token per character, or byte-level BPE (GPT-2's
+    split pattern, so it can be saved as GPT-2 files) with <|endoftext|> as the last id."""
+    if char_level:
+        return CharTokenizer.from_text(text)
+    return bpe.train(text, vocab_size, pattern=bpe.GPT2_PATTERN, special_tokens=[END_OF_TEXT])
+
+
+def encode_corpus(tokenizer, text):
+    """All of `text` as token ids, uint16 when the vocabulary fits (half of int32's memory)."""
+    dtype = np.uint16 if tokenizer.vocab_size <= 2 ** 16 else np.uint32
+    return np.array(tokenizer.encode(text), dtype=dtype)
+
+
+def split_ids(ids, train_fraction=0.9):
+    """Contiguous split: the first 90% for training, the rest for validation (as nanoGPT)."""
+    cut = int(len(ids) * train_fraction)
+    return ids[:cut], ids[cut:]
+
+
+def get_batch(ids, block_size, batch_size, generator):
+    """`batch_size` random windows of `ids`: inputs (B, T) and targets (B, T), int64, where
+    targets[b, t] = inputs[b, t + 1] is the token that follows inputs[b, t]."""
+    if len(ids) < block_size + 1:
+        raise ValueError(f"the text has {len(ids)} tokens, fewer than one window of "
+                         f"block_size + 1 = {block_size + 1} tokens; use a longer text or "
+                         f"a smaller --block-size")
+    starts = generator.integers(0, len(ids) - block_size, size=batch_size)
+    windows = ids[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T + 1)
+    return windows[:, :-1], windows[:, 1:]

@@ -1,0 +1,108 @@
+"""The tokenizers a GPT checkpoint directory can carry, and how they are stored there.
+
+A checkpoint directory holds exactly one of:
+
+    tokenizer.chars.json       a character vocabulary (our format, below)
+    tokenizer.bpe              a `bpe` tokenizer in bpe's own readable format (`bpe.load`)
+    vocab.json + merges.txt    GPT-2's files (Hugging Face names; or encoder.json + vocab.bpe)
+
+A BPE tokenizer that uses GPT-2's split pattern is written as GPT-2 files too, so Hugging Face
+tools can read the directory. `tokenizer.chars.json` is a JSON object:
+
+    {"format": "tinygpt-chars", "version": 1, "chars": ["\\n", " ", "!", ...]}
+
+where token id i is the character chars[i].
+"""
+import json
+from pathlib import Path
+
+import bpe
+from tinytorch.serialization import atomic_write
+
+CHARS_FILE = "tokenizer.chars.json"
+BPE_FILE = "tokenizer.bpe"
+END_OF_TEXT = "<|endoftext|>"
+
+
+class CharTokenizer:
+    """One token per character: the classic char-level language-model setting."""
+
+    def __init__(self, chars):
+        self.chars = list(chars)
+        self.ids = {ch: i for i, ch in enumerate(self.chars)}
+        if len(self.ids) != len(self.chars):
+            raise ValueError("a character vocabulary lists a character twice")
+        self.special_tokens = {}
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(sorted(set(text)))
+
+    @property
+    def vocab_size(self):
+        return len(self.chars)
+
+    def encode(self, text, allowed_special=None):
+        unknown = sorted(set(text) - self.ids.keys())
+        if unknown:
+            raise ValueError(f"characters not in this model's vocabulary: {unknown[:10]!r}")
+        return [self.ids[ch] for ch in text]
+
+    def decode_bytes(self, ids):
+        return self.decode(ids).encode("utf-8")
+
+    def decode(self, ids, errors="replace"):
+        for i in ids:
+            if not 0 <= i < len(self.chars):
+                raise ValueError(f"token id {i} is outside the vocabulary of size "
+                                 f"{len(self.chars)}")
+        return "".join(self.chars[i] for i in ids)
+
+    def save(self, path):
+        text = json.dumps({"format": "tinygpt-chars", "version": 1, "chars": self.chars},
+                          ensure_ascii=False)
+        with atomic_write(path) as f:
+            f.write(text.encode("utf-8"))
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("format") != "tinygpt-chars":
+            raise ValueError(f"{path} is not a character vocabulary file")
+        return cls(data["chars"])
+
+    def __repr__(self):
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
+
+
+def end_of_text_id(tokenizer):
+    """The id of <|endoftext|> in this tokenizer, or None (read from it, never assumed)."""
+    return tokenizer.special_tokens.get(END_OF_TEXT)
+
+
+def save_tokenizer(tokenizer, directory):
+    """Write `tokenizer` into a checkpoint directory (see the module docstring)."""
+    directory = Path(directory)
+    if isinstance(tokenizer, CharTokenizer):
+        tokenizer.save(directory / CHARS_FILE)
+        return
+    tokenizer.save(directory / BPE_FILE)
+    if tokenizer.pattern == bpe.GPT2_PATTERN:
+        try:
+            bpe.save_pretrained(tokenizer, directory)
+        except ValueError:
+            pass      # GPT-2 files cannot express this tokenizer; tokenizer.bpe has it all
+
+
+def load_tokenizer(directory):
+    """The tokenizer stored in a checkpoint directory (ours, or any HF GPT-2 directory)."""
+    directory = Path(directory)
+    if (directory / CHARS_FILE).is_file():
+        return CharTokenizer.load(directory / CHARS_FILE)
+    if (directory / BPE_FILE).is_file():
+        return bpe.load(directory / BPE_FILE)
+    if (directory / "vocab.json").is_file() or (directory / "encoder.json").is_file():
+        return bpe.from_pretrained(directory)
+    raise FileNotFoundError(f"{directory} holds no tokenizer ({CHARS_FILE}, {BPE_FILE}, or "
+                            f"GPT-2's vocab.json + merges.txt)")
