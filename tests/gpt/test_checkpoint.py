@@ -44,6 +44,8 @@ def test_save_then_load_is_bit_exact_and_config_is_hf_shaped(tmp_path):
     loaded = GPT.from_pretrained(tmp_path)
     for (name, a), b in zip(model.named_parameters(), loaded.parameters()):
         assert a.data.dtype == b.data.dtype and np.array_equal(a.data, b.data), name
+        # row-major like a fresh parameter, although the file held the transpose
+        assert b.data.flags.c_contiguous, name
     weights = safetensors.load_file(tmp_path / "model.safetensors")
     # HF's Conv1D layout: (in, out)
     assert weights["transformer.h.0.attn.c_attn.weight"].shape == (8, 24)

@@ -139,7 +139,10 @@ class Module:
                              + " | ".join(problems))
         for name, value in state_dict.items():
             if name in params:
-                params[name].data = np.array(value, dtype=params[name].dtype)
+                # A row-major copy even of a transposed view (a checkpoint's (in, out) weight):
+                # the layout of a fresh parameter, so matrix products take the same BLAS path
+                # and round the same way, and a resumed run repeats an uninterrupted one.
+                params[name].data = np.array(value, dtype=params[name].dtype, order="C")
         return missing, unexpected
 
     # ----- printing -----------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""`python -m gpt`: one-line errors, streaming samples, Ctrl-C, resume."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind.\n" * 60
+
+
+def gpt(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "gpt", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def small_run_flags(tmp_path, out="run"):
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS, encoding="utf-8")
+    return ["--data", data, "--out", tmp_path / out, "--char", "--n-layer", 1, "--n-head", 2,
+            "--n-embd", 16, "--block-size", 16, "--batch-size", 4, "--eval-iters", 2,
+            "--log-interval", 5, "--sample-tokens", 10]
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_help_explains_every_flag():
+    out = gpt("train", "--help").stdout
+    for flag in ("--data", "--out", "--char", "--vocab-size", "--n-layer", "--n-head",
+                 "--n-embd", "--block-size", "--batch-size", "--max-iters", "--lr",
+                 "--dropout", "--eval-interval", "--eval-iters", "--grad-accum",
+                 "--warmup-iters", "--min-lr", "--weight-decay", "--seed", "--resume"):
+        assert flag in out, flag
+    assert "--prompt" in gpt("sample", "--help").stdout
+
+
+def test_train_then_sample_then_resume(tmp_path):
+    flags = small_run_flags(tmp_path)
+    first = gpt("train", *flags, "--max-iters", 10, "--eval-interval", 5)
+    assert first.returncode == 0, first.stderr
+    assert "iter    10/10" in first.stdout and "sample:" in first.stdout
+    assert "val loss" in first.stdout
+    sample = gpt("sample", "--model", tmp_path / "run", "--prompt", "To be", "--max-new-tokens",
+                 15, "--seed", 3)
+    assert sample.returncode == 0, sample.stderr
+    assert sample.stdout.startswith("To be") and len(sample.stdout.rstrip("\n")) == 5 + 15
+    again = gpt("train", *flags, "--max-iters", 10)
+    assert_one_line_error(again, "already exists", "--resume")
+    resumed = gpt("train", "--out", tmp_path / "run", "--resume", "--max-iters", 15,
+                  "--data", tmp_path / "corpus.txt")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "iter    15/15" in resumed.stdout and "iter     5/" not in resumed.stdout
+
+
+def test_sample_from_a_hugging_face_directory(shared_data):
+    result = gpt("sample", "--model", shared_data / "gpt2-tiny", "--prompt", "ROMEO:",
+                 "--temperature", 0, "--max-new-tokens", 20)
+    assert result.returncode == 0, result.stderr
+    reference = json.loads((shared_data / "gpt2-tiny" / "reference.json").read_text())
+    assert reference["greedy_text"].startswith(reference["prompt"])
+    assert result.stdout.startswith("ROMEO:")
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path):
+    assert_one_line_error(gpt("train", "--data", tmp_path / "missing.txt"), "missing.txt")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"abc\xfe")
+    assert_one_line_error(gpt("train", "--data", bad, "--out", tmp_path / "o"), "offset 3")
+    assert_one_line_error(gpt("sample", "--model", tmp_path), "config.json")
+    assert_one_line_error(gpt("train", "--resume", "--out", tmp_path), "not a training checkpoint")
+    assert_one_line_error(gpt("train", "--lr", "-1"), "lr")
+    short = tmp_path / "short.txt"
+    short.write_text("tiny text", encoding="utf-8")
+    assert_one_line_error(gpt("train", "--data", short, "--char", "--out", tmp_path / "s"),
+                          "block_size + 1")
+    flag_error = gpt("train", "--n-layer", "zero")
+    assert flag_error.returncode == 2 and "Traceback" not in flag_error.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    flags = small_run_flags(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "gpt", "train", *map(str, flags),
+                                "--max-iters", "100000", "--eval-interval", "100000",
+                                "--log-interval", "1"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:                       # wait until training is under way
+        if line.startswith("iter"):
+            break
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    assert "checkpoint saved" in stdout and "--resume" in stdout
+    out = tmp_path / "run"
+    assert (out / "train_state.npz").is_file() and (out / "model.safetensors").is_file()
+    resumed = gpt("train", "--out", out, "--resume", "--max-iters", 1, "--data",
+                  tmp_path / "corpus.txt")
+    # the checkpoint is past iteration 1 already: resuming just evaluates and samples
+    assert resumed.returncode == 0, resumed.stderr

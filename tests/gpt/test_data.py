@@ -1,0 +1,74 @@
+"""From text to batches."""
+import numpy as np
+import pytest
+
+from gpt.data import (default_corpus, encode_corpus, get_batch, make_tokenizer, read_text,
+                      split_ids)
+from gpt.tokenizers import CharTokenizer, load_tokenizer, save_tokenizer
+
+
+def test_invalid_utf8_names_the_byte_offset(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes("héllo".encode() + b"\xff rest")
+    with pytest.raises(ValueError, match=r"0xff at offset 6"):
+        read_text(path)
+
+
+def test_default_corpus_is_python_help_text():
+    text = default_corpus()
+    assert len(text) > 300_000 and "for" in text and "def" in text
+
+
+def test_batches_are_windows_with_targets_shifted_by_one():
+    ids = np.arange(100, dtype=np.uint16)
+    x, y = get_batch(ids, block_size=8, batch_size=5, generator=np.random.default_rng(0))
+    assert x.shape == y.shape == (5, 8) and x.dtype == np.int64
+    assert np.array_equal(y[:, :-1], x[:, 1:])
+    assert np.array_equal(y[:, -1], x[:, -1] + 1)         # consecutive ids: the next one
+    assert np.array_equal(np.diff(x, axis=1), np.ones((5, 7)))
+
+
+def test_batches_reach_the_last_token_and_are_seeded():
+    ids = np.arange(10, dtype=np.uint16)
+    x, y = get_batch(ids, block_size=9, batch_size=4, generator=np.random.default_rng(0))
+    assert np.all(y[:, -1] == 9)                           # the only window there is
+    a = get_batch(np.arange(1000), 16, 4, np.random.default_rng(3))
+    b = get_batch(np.arange(1000), 16, 4, np.random.default_rng(3))
+    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+
+
+def test_too_short_a_corpus_names_both_lengths():
+    with pytest.raises(ValueError, match=r"5 tokens.*block_size \+ 1 = 9"):
+        get_batch(np.arange(5), block_size=8, batch_size=2, generator=np.random.default_rng(0))
+
+
+def test_split_is_contiguous_ninety_ten():
+    train, val = split_ids(np.arange(1000))
+    assert len(train) == 900 and train[-1] == 899 and val[0] == 900
+
+
+def test_ids_are_compact():
+    tokenizer = CharTokenizer.from_text("hello")
+    ids = encode_corpus(tokenizer, "hello hello".replace(" ", ""))
+    assert ids.dtype == np.uint16 and tokenizer.decode(ids.tolist()) == "hellohello"
+
+
+@pytest.mark.parametrize("char", [True, False])
+def test_tokenizers_round_trip_through_a_checkpoint_directory(tmp_path, char):
+    text = "To be, or not to be: that is the question. Über-naïve 🙂\n" * 30
+    tokenizer = make_tokenizer(text, char_level=char, vocab_size=280)
+    save_tokenizer(tokenizer, tmp_path)
+    loaded = load_tokenizer(tmp_path)
+    assert loaded.encode(text) == tokenizer.encode(text)
+    assert loaded.decode(loaded.encode(text)) == text
+    if not char:
+        assert loaded.special_tokens == {"<|endoftext|>": 279}
+        assert (tmp_path / "vocab.json").is_file() and (tmp_path / "merges.txt").is_file()
+
+
+def test_char_tokenizer_errors():
+    tokenizer = CharTokenizer.from_text("abc")
+    with pytest.raises(ValueError, match="not in this model's vocabulary"):
+        tokenizer.encode("abd")
+    with pytest.raises(ValueError, match="token id 7 .* size 3"):
+        tokenizer.decode([7])

@@ -1,0 +1,114 @@
+"""The training loop: it learns, it resumes exactly, it writes what it promises."""
+import json
+
+import numpy as np
+import pytest
+
+from gpt import GPT
+from gpt.train import TrainConfig, learning_rate, train
+
+TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
+        "First Citizen:\nYou are all resolved rather to die than to famish?\n\n") * 40
+
+
+def tiny_config(tmp_path, name, **overrides):
+    data = tmp_path / "corpus.txt"
+    data.write_text(TEXT, encoding="utf-8")
+    settings = dict(data=str(data), out=str(tmp_path / name), char=True, n_layer=2, n_head=2,
+                    n_embd=16, block_size=16, batch_size=4, max_iters=12, warmup_iters=2,
+                    eval_interval=5, eval_iters=2, log_interval=1, sample_tokens=0, seed=7,
+                    lr=3e-3, min_lr=3e-4)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def quiet(*_):
+    pass
+
+
+def test_resumed_run_gives_exactly_the_losses_of_an_uninterrupted_one(tmp_path):
+    settings = dict(dropout=0.1, grad_accum=2, lr_decay_iters=12)
+    whole = train(tiny_config(tmp_path, "whole", **settings), log=quiet)
+    # stop at 7, which is not an evaluation iteration (those are 5 and 10), then resume to 12
+    train(tiny_config(tmp_path, "parts", max_iters=7, **settings), log=quiet)
+    resumed = train(tiny_config(tmp_path, "parts", max_iters=12, **settings), resume=True,
+                    log=quiet)
+    assert sorted(resumed["losses"]) == list(range(8, 13))
+    for it in range(8, 13):
+        assert resumed["losses"][it] == whole["losses"][it], it
+    assert resumed["val_loss"] == whole["val_loss"]
+    logged = [json.loads(line) for line in (tmp_path / "parts" / "metrics.jsonl").open()]
+    assert [e["iter"] for e in logged if "loss" in e] == list(range(1, 13))
+
+
+def test_training_lowers_the_loss_and_writes_a_complete_checkpoint(tmp_path):
+    result = train(tiny_config(tmp_path, "run", max_iters=60, eval_interval=30, lr=1e-2,
+                               min_lr=1e-3, sample_tokens=20), log=quiet)
+    losses = result["losses"]
+    # from about ln(30) = 3.4 (uniform over the characters) to well below
+    assert np.mean([losses[i] for i in range(51, 61)]) < 0.7 * np.mean([losses[i] for i in range(1, 6)])
+    out = tmp_path / "run"
+    for name in ("config.json", "model.safetensors", "tokenizer.chars.json", "train_state.npz",
+                 "metrics.jsonl"):
+        assert (out / name).is_file(), name
+    metrics = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    evals = [m for m in metrics if "val_loss" in m]
+    assert [m["iter"] for m in evals] == [30, 60] and evals[-1]["val_batches"] >= 400
+    steps = [m for m in metrics if "loss" in m]
+    assert {"lr", "ms_per_iter", "tokens_per_sec"} <= steps[0].keys()
+    assert result["val_loss"] == evals[-1]["val_loss"]
+    assert len(result["sample"]) == 20
+    model = GPT.from_pretrained(out)
+    assert model.config.n_layer == 2 and model.config.vocab_size == len(set(TEXT))
+
+
+def test_every_evaluation_sees_the_same_batches(tmp_path):
+    # lr 0: the weights never change, so equal batches give equal losses
+    result = train(tiny_config(tmp_path, "frozen", lr=1e-12, min_lr=0.0, max_iters=10,
+                               eval_interval=5), log=quiet)
+    out = tmp_path / "frozen"
+    evals = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    train_losses = [m["train_loss_eval"] for m in evals if "val_loss" in m]
+    assert train_losses[0] == pytest.approx(train_losses[1], abs=1e-5)
+    assert result["val_loss"] > 0
+
+
+def test_existing_output_is_never_overwritten(tmp_path):
+    train(tiny_config(tmp_path, "run", max_iters=2), log=quiet)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(tiny_config(tmp_path, "run", max_iters=2), log=quiet)
+
+
+def test_incompatible_resume_is_refused(tmp_path):
+    train(tiny_config(tmp_path, "run", max_iters=2), log=quiet)
+    with pytest.raises(ValueError, match="n-embd is 32 but the checkpoint has 16"):
+        train(tiny_config(tmp_path, "run", max_iters=4, n_embd=32), resume=True, log=quiet)
+    config = tiny_config(tmp_path, "run", max_iters=4)
+    (tmp_path / "corpus.txt").write_text(TEXT.replace("speak", "spoke"), encoding="utf-8")
+    with pytest.raises(ValueError, match="not the one this run started with"):
+        train(config, resume=True, log=quiet)
+
+
+def test_a_half_written_checkpoint_is_detected(tmp_path):
+    train(tiny_config(tmp_path, "run", max_iters=2), log=quiet)
+    weights = tmp_path / "run" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(ValueError, match="interrupted"):
+        train(tiny_config(tmp_path, "run", max_iters=4), resume=True, log=quiet)
+
+
+def test_learning_rate_schedule():
+    config = TrainConfig(lr=1e-3, min_lr=1e-4, warmup_iters=100, max_iters=2000)
+    assert learning_rate(config, 0) < learning_rate(config, 50) < learning_rate(config, 99)
+    assert learning_rate(config, 100) == pytest.approx(1e-3)
+    assert learning_rate(config, 1050) == pytest.approx(5.5e-4)
+    assert learning_rate(config, 2000) == pytest.approx(1e-4)
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="n-layer must be at least 1"):
+        TrainConfig(n_layer=0)
+    with pytest.raises(ValueError, match="vocab-size must be at least 257"):
+        TrainConfig(vocab_size=100)
+    with pytest.raises(ValueError, match="dropout"):
+        TrainConfig(dropout=1.0)
