@@ -14,14 +14,17 @@ Parameter groups: `params` is either an iterable of parameters, or of dicts such
 those parameters (GPT training decays weights but not biases and layer-norm gains this way).
 
 Updates happen in place on `p.data` with NumPy ufuncs and `out=`, so a step allocates almost no
-memory. Every scalar is a Python float: a NumPy float64 scalar (what `np.sqrt(2)` returns) would
-make NumPy 2 compute a float32 parameter's update in float64, five times slower.
+memory, and they walk large parameters in cache-sized pieces (see `_pieces`). Every scalar is a
+Python float: a NumPy float64 scalar (what `np.sqrt(2)` returns) would make NumPy 2 compute a
+float32 parameter's update in float64, five times slower.
 """
 import math
 
 import numpy as np
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "warmup_cosine_lr", "set_lr"]
+
+PIECE = 1 << 15      # elements updated at a time: a few arrays of 128 KB fit in the L2 cache
 
 
 class Optimizer:
@@ -76,15 +79,29 @@ class Optimizer:
         return [p for p in group["params"] if p.grad is not None and p.requires_grad]
 
     def _temporary(self, array):
-        """Scratch memory shaped like `array`, shared by all parameters of one dtype.
-
-        Each update needs one intermediate array; allocating it afresh for every parameter at
-        every step costs about half as much again as the arithmetic for large embeddings.
-        """
+        """Scratch memory shaped like `array` (usually a piece), reused for every parameter of
+        one dtype: each update needs one intermediate array, and allocating it afresh each
+        time would cost about as much as the arithmetic on it."""
         buffer = self._scratch.get(array.dtype)
         if buffer is None or buffer.size < array.size:
             buffer = self._scratch[array.dtype] = np.empty(array.size, array.dtype)
         return buffer[:array.size].reshape(array.shape)
+
+    @staticmethod
+    def _pieces(*arrays):
+        """Yield matching flat pieces of PIECE elements of `arrays` (all of one shape).
+
+        The pieces are views, so updating one updates the array. An update makes a dozen
+        passes over its arrays; piece by piece, they run over data already in the CPU cache
+        instead of streaming a large parameter from memory a dozen times (1.8x faster for
+        GPT-2's embedding). Arrays that are not C-contiguous have no flat view: they come whole.
+        """
+        if not all(a.flags.c_contiguous for a in arrays):
+            yield arrays
+            return
+        flat = [a.reshape(-1) for a in arrays]
+        for start in range(0, flat[0].size, PIECE):
+            yield [a[start:start + PIECE] for a in flat]
 
     # ----- saving and resuming ------------------------------------------------------------
 
@@ -177,21 +194,32 @@ class SGD(Optimizer):
             lr, momentum = float(group["lr"]), float(group["momentum"])
             weight_decay = float(group["weight_decay"])
             for p in self._params_to_update(group):
-                grad, update = p.grad, self._temporary(p.data)
-                if weight_decay != 0.0:
-                    np.multiply(p.data, weight_decay, out=update)
-                    grad = np.add(update, grad, out=update)
-                if momentum != 0.0:
+                if momentum == 0.0:
+                    arrays = (p.data, p.grad)
+                else:
                     state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = np.array(grad, dtype=p.dtype)
+                    if "momentum_buffer" not in state:      # the first step: buf = g
+                        state["momentum_buffer"] = np.empty(p.shape, p.dtype)
+                        first_step = True
                     else:
-                        buf *= momentum
-                        buf += grad
-                    grad = buf
-                np.multiply(grad, lr, out=update)      # update may be grad itself: elementwise
-                p.data -= update
+                        first_step = False
+                    arrays = (p.data, p.grad, state["momentum_buffer"])
+                # buf is [] without momentum, else [the matching piece of the buffer].
+                for param, grad, *buf in self._pieces(*arrays):
+                    update = self._temporary(param)
+                    if weight_decay != 0.0:
+                        np.multiply(param, weight_decay, out=update)
+                        grad = np.add(update, grad, out=update)
+                    if buf:
+                        (buf,) = buf
+                        if first_step:
+                            buf[...] = grad
+                        else:
+                            buf *= momentum
+                            buf += grad
+                        grad = buf
+                    np.multiply(grad, lr, out=update)      # update may be grad: elementwise
+                    param -= update
 
 
 class Adam(Optimizer):
@@ -223,34 +251,35 @@ class Adam(Optimizer):
             for p in self._params_to_update(group):
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
-                                             "exp_avg_sq": np.zeros_like(p.data)}
+                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros(p.shape, p.dtype),
+                                             "exp_avg_sq": np.zeros(p.shape, p.dtype)}
                 state["step"] += 1
-                m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-                grad, tmp = p.grad, self._temporary(p.data)
-                if weight_decay != 0.0:
-                    if self.decoupled_weight_decay:
-                        p.data *= 1.0 - lr * weight_decay           # AdamW: shrink p itself
-                    else:
-                        np.multiply(p.data, weight_decay, out=tmp)  # Adam: L2 in the gradient
-                        grad = tmp + grad       # a new array: tmp is needed again below
-                m *= beta1
-                np.multiply(grad, 1.0 - beta1, out=tmp)
-                m += tmp
-                v *= beta2
-                np.multiply(grad, grad, out=tmp)
-                tmp *= 1.0 - beta2
-                v += tmp
                 # Python floats, so a float32 parameter is updated in float32.
-                bias_correction1 = 1.0 - beta1 ** t
-                bias_correction2 = 1.0 - beta2 ** t
+                bias_correction1 = 1.0 - beta1 ** state["step"]
+                bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** state["step"])
                 step_size = lr / bias_correction1
-                denom = np.sqrt(v, out=tmp)
-                denom /= math.sqrt(bias_correction2)
-                denom += eps
-                update = np.divide(m, denom, out=tmp)
-                update *= step_size
-                p.data -= update
+                for param, grad, m, v in self._pieces(p.data, p.grad, state["exp_avg"],
+                                                      state["exp_avg_sq"]):
+                    tmp = self._temporary(param)
+                    if weight_decay != 0.0:
+                        if self.decoupled_weight_decay:
+                            param *= 1.0 - lr * weight_decay        # AdamW: shrink p itself
+                        else:
+                            np.multiply(param, weight_decay, out=tmp)   # Adam: L2 in the grad
+                            grad = tmp + grad   # a new array: tmp is needed again below
+                    m *= beta1
+                    np.multiply(grad, 1.0 - beta1, out=tmp)
+                    m += tmp
+                    v *= beta2
+                    np.multiply(grad, grad, out=tmp)
+                    tmp *= 1.0 - beta2
+                    v += tmp
+                    denom = np.sqrt(v, out=tmp)
+                    denom /= bias_correction2_sqrt
+                    denom += eps
+                    update = np.divide(m, denom, out=tmp)
+                    update *= step_size
+                    param -= update
 
 
 class AdamW(Adam):

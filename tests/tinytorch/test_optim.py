@@ -262,3 +262,32 @@ def test_set_lr_sets_every_group():
     tt.optim.set_lr(optimizer, np.float64(0.02))
     assert [g["lr"] for g in optimizer.param_groups] == [0.02, 0.02]
     assert all(type(g["lr"]) is float for g in optimizer.param_groups)
+
+
+@pytest.mark.parametrize("make", [
+    lambda params: tt.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda params: tt.optim.SGD(params, lr=0.1),
+    lambda params: tt.optim.Adam(params, lr=0.01, weight_decay=0.1),
+    lambda params: tt.optim.AdamW(params, lr=0.01, weight_decay=0.1),
+])
+def test_large_and_non_contiguous_parameters_get_the_same_update_bit_for_bit(make):
+    # Updates are elementwise, so a parameter larger than one piece (tinytorch.optim.PIECE
+    # elements, updated piece by piece), a Fortran-ordered one (updated whole) and the same
+    # numbers as many small row parameters must all end up with exactly the same bits.
+    rows, cols = 3, tt.optim.PIECE // 2 + 5           # 1.5 pieces and a bit
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((rows, cols)).astype(np.float32)
+    grads = [rng.standard_normal((rows, cols)).astype(np.float32) for _ in range(3)]
+    big = Parameter(values.copy())
+    fortran = Parameter(np.asfortranarray(values))
+    small = [Parameter(values[i].copy()) for i in range(rows)]
+    optimizers = [make([big]), make([fortran]), make(small)]
+    for grad in grads:
+        big.grad, fortran.grad = grad.copy(), np.asfortranarray(grad)
+        for i, p in enumerate(small):
+            p.grad = grad[i].copy()
+        for optimizer in optimizers:
+            optimizer.step()
+    assert (big.data == np.stack([p.data for p in small])).all()
+    assert (fortran.data == big.data).all()
+    assert not (big.data == values).all()
