@@ -1,0 +1,179 @@
+"""Benchmark the autograd engine's overhead over bare NumPy.
+
+    python benchmarks/bench_ops.py            # everything (about half a minute)
+    python benchmarks/bench_ops.py --quick    # fewer repeats, matmuls up to 1024
+
+Three figures, each against NumPy doing the same arithmetic in the same run:
+1. per-op overhead on small (8x8 float32) tensors: what wrapping an op in a `Function`, making
+   its graph node and its output `Tensor` adds. Target: at most 5 microseconds per op.
+2. forward + backward of a small expression against the same forward and backward written by
+   hand in NumPy: the overhead of the backward walk per op.
+3. matmul throughput through the engine as a fraction of NumPy's for 512, 1024 and 2048 square
+   float32 matrices, forward alone and forward + backward. Target: at least 95%.
+
+Times are the fastest of several repeats (the figure least disturbed by the rest of the
+machine); measurements of the engine and of NumPy alternate, so both see the same conditions.
+
+The allocator matters for forward + backward at 512: the engine's backward allocates a few
+fresh 1 MB arrays (the incoming gradient's copy, each leaf's .grad), and glibc's malloc hands
+such memory back to the system and page-faults it in again on every step. To see the engine's
+own cost without that, keep freed memory in the process:
+
+    MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 \
+        python benchmarks/bench_ops.py
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+import tinytorch as tt  # noqa: E402
+
+OVERHEAD_TARGET_US = 5.0
+THROUGHPUT_TARGET = 0.95
+
+
+def best_seconds(function, number, repeat):
+    """The fastest average over `number` calls, out of `repeat` rounds."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            function()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def compare(engine, numpy, number, repeat):
+    """(engine seconds, numpy seconds), measured in alternating rounds."""
+    engine_best = numpy_best = float("inf")
+    for _ in range(repeat):
+        engine_best = min(engine_best, best_seconds(engine, number, 1))
+        numpy_best = min(numpy_best, best_seconds(numpy, number, 1))
+    return engine_best, numpy_best
+
+
+def verdict(ok):
+    return "ok" if ok else "MISSED"
+
+
+def bench_per_op(repeat):
+    print("== 1. per-op overhead, 8x8 float32 (microseconds per call) ==")
+    rng = np.random.default_rng(0)
+    a_np = rng.standard_normal((8, 8)).astype(np.float32)
+    b_np = rng.standard_normal((8, 8)).astype(np.float32)
+    a, b = tt.tensor(a_np, requires_grad=True), tt.tensor(b_np, requires_grad=True)
+    a_const, b_const = tt.tensor(a_np), tt.tensor(b_np)       # no gradient: no graph recorded
+    index = (slice(2, 6), slice(None))
+    cases = [
+        ("add", lambda x, y: x + y, lambda: a_np + b_np),
+        ("mul", lambda x, y: x * y, lambda: a_np * b_np),
+        ("exp", lambda x, y: x.exp(), lambda: np.exp(a_np)),
+        ("tanh", lambda x, y: x.tanh(), lambda: np.tanh(a_np)),
+        ("matmul", lambda x, y: x @ y, lambda: a_np @ b_np),
+        ("sum", lambda x, y: x.sum(), lambda: a_np.sum()),
+        ("sum(dim=1)", lambda x, y: x.sum(dim=1), lambda: a_np.sum(axis=1)),
+        ("mean", lambda x, y: x.mean(), lambda: a_np.mean()),
+        ("reshape", lambda x, y: x.reshape(64), lambda: a_np.reshape(64)),
+        ("transpose", lambda x, y: x.transpose(0, 1), lambda: a_np.swapaxes(0, 1)),
+        ("getitem", lambda x, y: x[index], lambda: a_np[index]),
+    ]
+    print(f"{'op':12} {'numpy':>8} {'engine':>8} {'added':>8} {'ratio':>7}   "
+          f"{'no grad':>8} {'added':>7}")
+    worst = 0.0
+    number = 10_000
+    for name, op, bare in cases:
+        engine, numpy = compare(lambda: op(a, b), bare, number, repeat)
+        no_grad, _ = compare(lambda: op(a_const, b_const), bare, number, repeat)
+        added = (engine - numpy) * 1e6
+        worst = max(worst, added)
+        print(f"{name:12} {numpy * 1e6:8.2f} {engine * 1e6:8.2f} {added:8.2f} "
+              f"{engine / numpy:6.1f}x   {no_grad * 1e6:8.2f} {(no_grad - numpy) * 1e6:7.2f}")
+    print(f"most added by one op, recording the graph: {worst:.2f} us "
+          f"(target <= {OVERHEAD_TARGET_US:.0f} us: {verdict(worst <= OVERHEAD_TARGET_US)})")
+
+
+def bench_forward_backward(repeat):
+    print("\n== 2. forward + backward: y = sum(tanh(a @ b + c) * d), 8x8 float32 ==")
+    rng = np.random.default_rng(1)
+    a_np, b_np, c_np, d_np = (rng.standard_normal((8, 8)).astype(np.float32) for _ in range(4))
+    params = [tt.tensor(x, requires_grad=True) for x in (a_np, b_np, c_np, d_np)]
+
+    def engine():
+        a, b, c, d = params
+        for p in params:
+            p.grad = None
+        ((a @ b + c).tanh() * d).sum().backward()
+
+    def by_hand():
+        # The same five ops forward and their gradients, in plain NumPy.
+        h = a_np @ b_np + c_np
+        t = np.tanh(h)
+        _ = (t * d_np).sum()
+        grad_t = d_np                                   # d y / d t (the sum passes 1 through)
+        grad_d = t
+        grad_h = grad_t * (1.0 - t * t)
+        return grad_h @ b_np.T, a_np.T @ grad_h, grad_h, grad_d
+
+    engine_s, numpy_s = compare(engine, by_hand, 5_000, repeat)
+    ops = 5
+    print(f"NumPy by hand {numpy_s * 1e6:7.2f} us, engine {engine_s * 1e6:7.2f} us, "
+          f"{engine_s / numpy_s:.1f}x; added per op (forward and backward together): "
+          f"{(engine_s - numpy_s) * 1e6 / ops:.2f} us")
+    a, b, c, d = params
+    assert np.allclose(a.grad, by_hand()[0], rtol=1e-5, atol=1e-6)   # same arithmetic
+
+
+def bench_matmul(sizes, repeat):
+    print("\n== 3. matmul throughput through the engine, float32 ==")
+    print(f"{'size':>10} {'pass':>17} {'numpy ms':>9} {'engine ms':>10} {'GFLOP/s':>8} "
+          f"{'fraction':>9}")
+    worst = 1.0
+    rng = np.random.default_rng(2)
+    for n in sizes:
+        a_np = rng.standard_normal((n, n)).astype(np.float32)
+        b_np = rng.standard_normal((n, n)).astype(np.float32)
+        grad_np = rng.standard_normal((n, n)).astype(np.float32)
+        a, b = tt.tensor(a_np, requires_grad=True), tt.tensor(b_np, requires_grad=True)
+
+        def backward_pass():
+            a.grad = b.grad = None
+            (a @ b).backward(grad_np)
+
+        def numpy_backward_pass():
+            _ = a_np @ b_np
+            return grad_np @ b_np.T, a_np.T @ grad_np
+
+        for label, engine, numpy, flops in [
+                ("forward", lambda: a @ b, lambda: a_np @ b_np, 2 * n ** 3),
+                ("forward+backward", backward_pass, numpy_backward_pass, 6 * n ** 3)]:
+            number = max(1, int(5e10 // flops))        # about a quarter second per round
+            engine_s, numpy_s = compare(engine, numpy, number, repeat)
+            fraction = numpy_s / engine_s
+            worst = min(worst, fraction)
+            print(f"{n:>4}x{n:<5} {label:>17} {numpy_s * 1e3:9.2f} {engine_s * 1e3:10.2f} "
+                  f"{flops / engine_s / 1e9:8.1f} {fraction:8.1%}")
+    print(f"lowest fraction of NumPy's throughput: {worst:.1%} "
+          f"(target >= {THROUGHPUT_TARGET:.0%}: {verdict(worst >= THROUGHPUT_TARGET)})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, matmuls up to 1024")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else 7
+    tuned = [name for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_") if name in os.environ]
+    print(f"numpy {np.__version__}, Python {sys.version.split()[0]}, malloc settings: "
+          f"{', '.join(f'{n}={os.environ[n]}' for n in tuned) or 'glibc defaults'}\n")
+    bench_per_op(repeat)
+    bench_forward_backward(repeat)
+    bench_matmul([512, 1024] if args.quick else [512, 1024, 2048], repeat + 2)
+
+
+if __name__ == "__main__":
+    main()
