@@ -36,8 +36,11 @@ def stretched(draw, full):
     """A shape that broadcasts to `full`: `full` changed the two ways broadcasting can stretch
     an operand, leading dimensions dropped ((3,) against (2, 3)) and sides shrunk to 1 ((2, 1)
     against (2, 3)). Either, both or neither, so `full` itself is included."""
-    dropped = draw(st.integers(0, len(full)))
-    return tuple(1 if draw(st.booleans()) else side for side in full[dropped:])
+    kept = full[draw(st.integers(0, min(2, len(full)))):]      # drop up to 2 leading dims
+    # A set of positions (usually a small one) rather than a coin per side: coins made most
+    # shapes all ones, which broadcast trivially.
+    shrunk = draw(st.sets(st.sampled_from(range(len(kept))), max_size=len(kept))) if kept else ()
+    return tuple(1 if i in shrunk else side for i, side in enumerate(kept))
 
 
 @st.composite
@@ -62,9 +65,16 @@ def matmul_pairs(draw):
     """
     n, k, m = draw(sides), draw(sides), draw(sides)
     batch_a, batch_b = draw(broadcast_pairs(max_dims=2))
-    shape_a = (k,) if draw(st.booleans()) else batch_a + (n, k)
-    shape_b = (k,) if draw(st.booleans()) else batch_b + (k, m)
+    a_kind, b_kind = draw(st.sampled_from(MATMUL_KINDS))
+    shape_a = (k,) if a_kind == "vector" else batch_a + (n, k)
+    shape_b = (k,) if b_kind == "vector" else batch_b + (k, m)
     return shape_a, shape_b
+
+
+# Mostly (batched) matrices, which is where the broadcasting is; each vector case once in 4.
+MATMUL_KINDS = [("matrix", "matrix"), ("vector", "matrix"), ("matrix", "matrix"),
+                ("matrix", "vector"), ("matrix", "matrix"), ("vector", "vector"),
+                ("matrix", "matrix"), ("matrix", "matrix")]
 
 
 def dims(ndim, allow_tuple=True):
