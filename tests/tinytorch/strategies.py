@@ -307,8 +307,9 @@ def attention_calls(draw):
         return m.scaled_dot_product_attention(q, k, v, is_causal=is_causal, dropout_p=dropout_p,
                                               generator=np.random.default_rng(mask_seed))
 
-    return KernelCall(call, [(batch, heads, n_queries, head_size), (batch, heads, n_keys, head_size),
-                             (batch, heads, n_keys, value_size)], draw(seeds),
+    q_shape = (batch, heads, n_queries, head_size)
+    k_shape, v_shape = (batch, heads, n_keys, head_size), (batch, heads, n_keys, value_size)
+    return KernelCall(call, [q_shape, k_shape, v_shape], draw(seeds),
                       description=f"attention(is_causal={is_causal}, dropout_p={dropout_p})")
 
 

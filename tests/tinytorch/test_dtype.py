@@ -116,8 +116,8 @@ def test_the_dtype_in_is_the_dtype_out_and_of_every_gradient(name, dtype):
     assert out.data.dtype == dtype
     out.backward(np.ones(out.shape, dtype))
     for i, x in enumerate(inputs):
-        assert x.grad is not None and x.grad.dtype == dtype, \
-            f"{name}: input {i} is {x.dtype}, its gradient {None if x.grad is None else x.grad.dtype}"
+        grad_dtype = None if x.grad is None else x.grad.dtype
+        assert grad_dtype == dtype, f"{name}: input {i} is {x.dtype}, its gradient {grad_dtype}"
 
 
 def each_backward(out):
