@@ -10,6 +10,7 @@ To add an op: write a `case_...` function below and add `YourFunction: case_...`
 import numpy as np
 
 import tinytorch as tt
+from gpt.mlp import FusedMLP
 import tinytorch.functional as F
 from tinytorch import ops
 from tinytorch.functional.activations import GELU, LogSoftmax, Softmax
@@ -234,6 +235,11 @@ def case_attention():
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), q, k, v)
 
 
+def case_fused_mlp():
+    x, w_fc, b_fc, w_proj, b_proj = leaves(39, (2, 3, 4), (16, 4), (16,), (4, 16), (4,))
+    return check_gradients(FusedMLP.apply, x, w_fc, b_fc, w_proj, b_proj)
+
+
 CASES = {
     ops.Add: case_add,
     ops.Sub: case_sub,
@@ -273,8 +279,5 @@ CASES = {
     Dropout: case_dropout,
     ScaledDotProductAttention: case_attention,
     # ----- gpt's Functions -----------------------------------------------------------------
-    # The gpt package adds fused kernels of its own (the MLP). Import each at the top of
-    # this file and register it here, e.g.
-    #     from gpt.mlp import FusedMLP                       (at the top)
-    #     FusedMLP: case_fused_mlp,                          (here, with a case_ above)
+    FusedMLP: case_fused_mlp,
 }

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd import Function
 from .dropout import keep_mask
+from .rowwise import row_dots, row_sums
 
 
 def causal_mask(n_queries, n_keys):
@@ -28,6 +29,12 @@ def _check_shapes(q, k, v):
                          f"and v (..., Tk, Dv); got {q.shape}, {k.shape}, {v.shape}")
 
 
+def causal_bias(n_queries, n_keys, dtype):
+    """(Tq, Tk): 0 where a query may look, -inf where `causal_mask` forbids it. Adding it to
+    the scores is one pass; assigning -inf through a boolean index is several times slower."""
+    return np.where(causal_mask(n_queries, n_keys), -np.inf, 0.0).astype(dtype)
+
+
 class ScaledDotProductAttention(Function):
     """out = dropout(softmax(q k^T / sqrt(D) + mask)) @ v for q (B, H, Tq, D), k, v (B, H, Tk, D).
 
@@ -47,11 +54,12 @@ class ScaledDotProductAttention(Function):
         q_scaled = q * scale
         scores = q_scaled @ k.swapaxes(-1, -2)                  # (B, H, Tq, Tk)
         if is_causal:
-            mask = causal_mask(q.shape[-2], k.shape[-2])
-            scores[..., mask] = -np.inf
+            scores += causal_bias(q.shape[-2], k.shape[-2], scores.dtype)
+        # softmax over the keys, in place: shift by the row max so e^x cannot overflow
         scores -= np.max(scores, axis=-1, keepdims=True)
         att = np.exp(scores, out=scores)
-        att /= np.sum(att, axis=-1, keepdims=True)
+        rows = att.reshape(-1, att.shape[-1])
+        rows *= (1.0 / row_sums(rows))[:, None]
         att_used, keep = att, None
         if dropout_p > 0.0:
             keep = keep_mask(att.shape, dropout_p, generator)
@@ -75,9 +83,9 @@ class ScaledDotProductAttention(Function):
         if keep is not None:
             grad_scores *= keep
             grad_scores *= 1.0 / (1.0 - ctx.dropout_p)
-        row_dot = np.sum(grad_scores * att, axis=-1, keepdims=True)
-        grad_scores -= row_dot
-        grad_scores *= att
+        grad_rows, att_rows = grad_scores.reshape(-1, att.shape[-1]), att.reshape(-1, att.shape[-1])
+        grad_rows -= row_dots(grad_rows, att_rows)[:, None]
+        grad_rows *= att_rows
         grad_q = grad_scores @ k if need_q else None
         if grad_q is not None:
             grad_q *= ctx.scale

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from .rowwise import column_sums, row_dots, row_means
 
 
 class LayerNorm(Function):
@@ -17,12 +18,13 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_dims, eps):
-        rows = x.reshape(-1, int(np.prod(x.shape[-n_dims:])))
-        centered = rows - np.mean(rows, axis=1, keepdims=True)
-        variance = np.mean(centered * centered, axis=1, keepdims=True)
+        D = int(np.prod(x.shape[-n_dims:]))
+        rows = x.reshape(-1, D)                                       # (N, D)
+        centered = rows - row_means(rows)[:, None]
+        variance = row_dots(centered, centered) * (1.0 / D)            # (N,)
         rstd = 1.0 / np.sqrt(variance + eps)
         xhat = centered
-        xhat *= rstd
+        xhat *= rstd[:, None]
         ctx.save_for_backward(xhat, rstd, weight)
         ctx.shape, ctx.param_shape = x.shape, x.shape[-n_dims:]
         out = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
@@ -35,20 +37,20 @@ class LayerNorm(Function):
         # BEGIN EXERCISE layer_norm_backward
         xhat, rstd, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
-        grad_rows = grad.reshape(xhat.shape)
+        grad_rows = grad.reshape(xhat.shape)                          # (N, D)
         grad_weight = grad_bias = grad_x = None
         if need_weight:
-            grad_weight = np.sum(grad_rows * xhat, axis=0).reshape(ctx.param_shape)
+            grad_weight = column_sums(grad_rows * xhat).reshape(ctx.param_shape)
         if need_bias:
-            grad_bias = np.sum(grad_rows, axis=0).reshape(ctx.param_shape)
+            grad_bias = column_sums(grad_rows).reshape(ctx.param_shape)
         if need_x:
             grad_xhat = grad_rows * weight.reshape(-1) if weight is not None else grad_rows.copy()
-            mean_grad = np.mean(grad_xhat, axis=1, keepdims=True)
-            mean_grad_xhat = np.mean(grad_xhat * xhat, axis=1, keepdims=True)
+            mean_grad = row_means(grad_xhat)
+            mean_grad_xhat = row_dots(grad_xhat, xhat) * (1.0 / xhat.shape[1])
             grad_x = grad_xhat
-            grad_x -= mean_grad
-            grad_x -= xhat * mean_grad_xhat
-            grad_x *= rstd
+            grad_x -= mean_grad[:, None]
+            grad_x -= xhat * mean_grad_xhat[:, None]
+            grad_x *= rstd[:, None]
             grad_x = grad_x.reshape(ctx.shape)
         return grad_x, grad_weight, grad_bias, None, None
         # END EXERCISE layer_norm_backward
