@@ -69,7 +69,10 @@ print(f"tokenizer: {tokenizer}; special tokens {tokenizer.special_tokens}")
 
 # ---- 3. The prompt as token ids --------------------------------------------------------------
 print("\n== 3. the prompt as tokens ==")
-ids = tokenizer.encode(prompt)
+try:
+    ids = tokenizer.encode(prompt)
+except ValueError as error:                    # e.g. a character a char-level model never saw
+    sys.exit(f"error: cannot encode the prompt: {error}")
 print(f"prompt: {prompt!r}")
 print(f"ids:    {ids}")
 print("pieces: " + " | ".join(bpe.render_token(tokenizer.decode_bytes([i])) for i in ids))
@@ -79,7 +82,7 @@ print(f"{len(prompt)} characters -> {len(ids)} tokens")
 print("\n== 4. the next token: the model's distribution after the prompt ==")
 idx = np.array([ids])                                              # (B=1, T)
 with tt.no_grad():                 # inference: no graph, no memory kept for a backward pass
-    logits, _ = model(idx)                                         # (1, T, V)
+    logits, _ = model(idx[:, -config.block_size:])                 # (1, T, V)
 probs = F.softmax(logits[0, -1], dim=-1).data                      # (V,) the last position
 print(f"logits {logits.shape}: one row of {config.vocab_size} scores per position; "
       f"the last row is the prediction")
