@@ -2,7 +2,7 @@
 import numpy as np
 
 from tinytorch import Function
-from tinytorch.functional.activations import gelu_derivative, gelu_with_tanh
+from tinytorch.functional.activations import gelu_and_slope
 
 
 class FusedMLP(Function):
@@ -22,12 +22,12 @@ class FusedMLP(Function):
         hidden = rows @ w_fc.T                                 # (N, 4C)
         if b_fc is not None:
             hidden += b_fc
-        act, t = gelu_with_tanh(hidden)
+        act, gelu_slope = gelu_and_slope(hidden, need_slope=any(ctx.needs_input_grad))
         out = act @ w_proj.T                                   # (N, C)
         if b_proj is not None:
             out += b_proj
-        if any(ctx.needs_input_grad):
-            ctx.save_for_backward(rows, act, gelu_derivative(hidden, t), w_fc, w_proj)
+        if gelu_slope is not None:
+            ctx.save_for_backward(rows, act, gelu_slope, w_fc, w_proj)
         ctx.shape = x.shape
         return out.reshape(x.shape[:-1] + (w_proj.shape[0],))
 

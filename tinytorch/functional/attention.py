@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import Function
 from .dropout import keep_mask
-from .rowwise import row_dots, row_sums
+from .rowwise import row_blocks, row_dots, row_sums
 
 
 def causal_mask(n_queries, n_keys):
@@ -35,6 +35,17 @@ def causal_bias(n_queries, n_keys, dtype):
     return np.where(causal_mask(n_queries, n_keys), -np.inf, 0.0).astype(dtype)
 
 
+def softmax_in_place(scores, bias=None):
+    """Softmax over the last axis of scores (..., Tq, Tk), written over them; `bias` (Tq, Tk)
+    is added first. The row max is subtracted so that e^x cannot overflow."""
+    if bias is not None:
+        scores += bias
+    scores -= np.max(scores, axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    rows = scores.reshape(-1, scores.shape[-1])
+    rows *= (1.0 / row_sums(rows))[:, None]
+
+
 class ScaledDotProductAttention(Function):
     """out = dropout(softmax(q k^T / sqrt(D) + mask)) @ v for q (B, H, Tq, D), k, v (B, H, Tk, D).
 
@@ -53,13 +64,11 @@ class ScaledDotProductAttention(Function):
         scale = 1.0 / math.sqrt(q.shape[-1])
         q_scaled = q * scale
         scores = q_scaled @ k.swapaxes(-1, -2)                  # (B, H, Tq, Tk)
-        if is_causal:
-            scores += causal_bias(q.shape[-2], k.shape[-2], scores.dtype)
-        # softmax over the keys, in place: shift by the row max so e^x cannot overflow
-        scores -= np.max(scores, axis=-1, keepdims=True)
-        att = np.exp(scores, out=scores)
-        rows = att.reshape(-1, att.shape[-1])
-        rows *= (1.0 / row_sums(rows))[:, None]
+        bias = causal_bias(q.shape[-2], k.shape[-2], scores.dtype) if is_causal else None
+        att = scores                             # the softmax turns them into weights in place
+        matrices = att.reshape(-1, *att.shape[-2:])             # (B*H, Tq, Tk), a view
+        for block in row_blocks(matrices):                      # cache-sized, see rowwise.py
+            softmax_in_place(matrices[block], bias)
         att_used, keep = att, None
         if dropout_p > 0.0:
             keep = keep_mask(att.shape, dropout_p, generator)
@@ -83,9 +92,13 @@ class ScaledDotProductAttention(Function):
         if keep is not None:
             grad_scores *= keep
             grad_scores *= 1.0 / (1.0 - ctx.dropout_p)
-        grad_rows, att_rows = grad_scores.reshape(-1, att.shape[-1]), att.reshape(-1, att.shape[-1])
-        grad_rows -= row_dots(grad_rows, att_rows)[:, None]
-        grad_rows *= att_rows
+        grads = grad_scores.reshape(-1, *att.shape[-2:])        # (B*H, Tq, Tk)
+        weights = att.reshape(grads.shape)
+        for block in row_blocks(grads):
+            grad_rows = grads[block].reshape(-1, att.shape[-1])
+            att_rows = weights[block].reshape(-1, att.shape[-1])
+            grad_rows -= row_dots(grad_rows, att_rows)[:, None]
+            grad_rows *= att_rows
         grad_q = grad_scores @ k if need_q else None
         if grad_q is not None:
             grad_q *= ctx.scale

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
-from .rowwise import column_sums, row_dots, row_means
+from .rowwise import column_sums, row_blocks, row_dots, row_means
 
 
 class LayerNorm(Function):
@@ -20,11 +20,10 @@ class LayerNorm(Function):
     def forward(ctx, x, weight, bias, n_dims, eps):
         D = int(np.prod(x.shape[-n_dims:]))
         rows = x.reshape(-1, D)                                       # (N, D)
-        centered = rows - row_means(rows)[:, None]
-        variance = row_dots(centered, centered) * (1.0 / D)            # (N,)
-        rstd = 1.0 / np.sqrt(variance + eps)
-        xhat = centered
-        xhat *= rstd[:, None]
+        xhat = np.empty_like(rows)
+        rstd = np.empty(len(rows), rows.dtype)
+        for block in row_blocks(rows):                                # cache-sized blocks
+            xhat[block], rstd[block] = normalize_rows(rows[block], eps)
         ctx.save_for_backward(xhat, rstd, weight)
         ctx.shape, ctx.param_shape = x.shape, x.shape[-n_dims:]
         out = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
@@ -34,7 +33,6 @@ class LayerNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN EXERCISE layer_norm_backward
         xhat, rstd, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
         grad_rows = grad.reshape(xhat.shape)                          # (N, D)
@@ -44,13 +42,31 @@ class LayerNorm(Function):
         if need_bias:
             grad_bias = column_sums(grad_rows).reshape(ctx.param_shape)
         if need_x:
-            grad_xhat = grad_rows * weight.reshape(-1) if weight is not None else grad_rows.copy()
-            mean_grad = row_means(grad_xhat)
-            mean_grad_xhat = row_dots(grad_xhat, xhat) * (1.0 / xhat.shape[1])
-            grad_x = grad_xhat
-            grad_x -= mean_grad[:, None]
-            grad_x -= xhat * mean_grad_xhat[:, None]
-            grad_x *= rstd[:, None]
+            w = weight.reshape(-1) if weight is not None else None
+            grad_x = np.empty_like(grad_rows)
+            for block in row_blocks(grad_rows):
+                grad_x[block] = normalize_backward(grad_rows[block], xhat[block], rstd[block], w)
             grad_x = grad_x.reshape(ctx.shape)
         return grad_x, grad_weight, grad_bias, None, None
-        # END EXERCISE layer_norm_backward
+
+
+def normalize_rows(rows, eps):
+    """xhat = (x - mean) / sqrt(var + eps) for each row of `rows` (N, D), and 1/sqrt(var + eps)."""
+    centered = rows - row_means(rows)[:, None]
+    rstd = 1.0 / np.sqrt(row_dots(centered, centered) * (1.0 / rows.shape[1]) + eps)
+    centered *= rstd[:, None]
+    return centered, rstd
+
+
+def normalize_backward(grad, xhat, rstd, weight):
+    """dL/dx for rows (N, D), given g = dL/dy, xhat, rstd and weight (None for no weight)."""
+    # BEGIN EXERCISE layer_norm_backward
+    grad_xhat = grad * weight if weight is not None else grad.copy()
+    mean_grad = row_means(grad_xhat)                                  # (N,)
+    mean_grad_xhat = row_dots(grad_xhat, xhat) * (1.0 / xhat.shape[1])
+    grad_x = grad_xhat
+    grad_x -= mean_grad[:, None]
+    grad_x -= xhat * mean_grad_xhat[:, None]
+    grad_x *= rstd[:, None]
+    return grad_x
+    # END EXERCISE layer_norm_backward

@@ -1,10 +1,28 @@
-"""Sums along the rows and columns of a matrix, done as matrix-vector products.
+"""Working on a matrix row by row, fast: reductions as matrix-vector products, and cache-sized
+blocks of rows.
 
 np.sum(x, axis=1) on a (N, D) matrix with short rows handles one row at a time; the product
 x @ ones(D) gives the same sums through BLAS, several times faster (0.007 vs 0.038 ms for
-768 x 128 float32 here). The fused kernels use these for their reductions.
+768 x 128 float32 here).
+
+An elementwise formula of ten NumPy calls over a large array reads and writes the whole
+array ten times, from main memory once it outgrows the CPU's cache. Done over blocks of rows
+small enough to stay in cache, the same calls cost about a third (GELU and its derivative
+over 2048 x 1536: 12 instead of 37 ms). Blocks never split a row, so row-wise results are
+exactly what one call over the whole array gives.
 """
 import numpy as np
+
+# Bytes of rows per block: a block and the few temporaries a formula makes fit in the 2 MiB
+# of L2 cache each core has here (and in the L2 of most laptops).
+BLOCK_BYTES = 256 * 1024
+
+
+def row_blocks(rows):
+    """Slices that cut the rows of `rows` (N, ...) into blocks of about BLOCK_BYTES."""
+    row_bytes = max(rows[:1].nbytes, 1)
+    step = max(1, BLOCK_BYTES // row_bytes)
+    return [slice(start, start + step) for start in range(0, len(rows), step)]
 
 
 def row_sums(rows):
