@@ -7,10 +7,11 @@ For each configuration it times, as the median over `--steps` steps after 5 warm
   backward, clip the gradient norm at 1.0, AdamW with betas (0.9, 0.99) and weight decay 0.1
   on 2-D weights), on random batches;
 - the floor: the step's matrix products alone (the same shapes and layouts, forward and
-  backward) as bare NumPy calls, in the same process;
+  backward) as bare NumPy calls;
 - PyTorch (with --torch-python, a Python that has torch): ../shared/bench/torch_gpt.py,
   unchanged, at its default thread count, on the same shapes.
-Each measurement runs in a fresh process, which also reports its peak memory (max RSS).
+Each measurement runs in a fresh process, which also reports its peak memory (max RSS); ours
+and the floor both run with `tinytorch.memory.keep_freed_memory()`, as the training command does.
 Ratios are ours / floor and ours / PyTorch; thread counts and OpenBLAS's core type are printed.
 """
 import argparse
@@ -119,6 +120,9 @@ def time_floor(name, steps):
 def child(kind, name, steps):
     """Run one measurement in this (fresh) process and print it as JSON."""
     sys.path.insert(0, str(ROOT))
+    import tinytorch
+    # As `python -m gpt train` does, for ours and for the floor alike (see tinytorch/memory.py)
+    tinytorch.memory.keep_freed_memory()
     ms = time_ours(name, steps) if kind == "ours" else time_floor(name, steps)
     threads, core = openblas_info()
     print(json.dumps({"ms": ms, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
