@@ -31,10 +31,6 @@ def functions(config):
     return F if config.fused else composed
 
 
-def layer_norm(ops, ln, x):
-    return ops.layer_norm(x, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
-
-
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees itself and the positions before it."""
 
@@ -49,7 +45,7 @@ class CausalSelfAttention(nn.Module):
         config, ops = self.config, functions(self.config)
         B, T, C = x.shape
         H, D = config.n_head, config.head_size
-        qkv = ops.linear(x, self.c_attn.weight, self.c_attn.bias)              # (B, T, 3C)
+        qkv = self.c_attn(x, ops)                                              # (B, T, 3C)
         q, k, v = qkv.split(C, dim=2)                                          # (B, T, C)
         q, k, v = (t.reshape(B, T, H, D).transpose(1, 2) for t in (q, k, v))   # (B, H, T, D)
         if kv_cache is not None:
@@ -58,7 +54,7 @@ class CausalSelfAttention(nn.Module):
         y = ops.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout_p,
                                              generator=self.dropout_generator)  # (B, H, T, D)
         y = y.transpose(1, 2).reshape(B, T, C)                   # heads side by side again
-        y = ops.linear(y, self.c_proj.weight, self.c_proj.bias)
+        y = self.c_proj(y, ops)
         return ops.dropout(y, config.dropout, self.training, self.dropout_generator)
 
 
@@ -73,15 +69,15 @@ class MLP(nn.Module):
 
     def forward(self, x):
         """x (B, T, C) -> (B, T, C)."""
-        config = self.config
-        if config.fused:
+        config, ops = self.config, functions(self.config)
+        # The fused kernel knows plain Linear layers only (not, say, LoRA-wrapped ones).
+        if config.fused and type(self.c_fc) is nn.Linear and type(self.c_proj) is nn.Linear:
             y = FusedMLP.apply(x, self.c_fc.weight, self.c_fc.bias,
                                self.c_proj.weight, self.c_proj.bias)
         else:
-            hidden = composed.linear(x, self.c_fc.weight, self.c_fc.bias)       # (B, T, 4C)
-            y = composed.linear(composed.gelu(hidden), self.c_proj.weight, self.c_proj.bias)
-        return functions(config).dropout(y, config.dropout, self.training,
-                                         self.dropout_generator)
+            hidden = self.c_fc(x, ops)                                           # (B, T, 4C)
+            y = self.c_proj(ops.gelu(hidden), ops)
+        return ops.dropout(y, config.dropout, self.training, self.dropout_generator)
 
 
 class Block(nn.Module):
@@ -97,8 +93,8 @@ class Block(nn.Module):
 
     def forward(self, x, kv_cache=None, layer=0):
         ops = functions(self.config)
-        x = x + self.attn(layer_norm(ops, self.ln_1, x), kv_cache, layer)
-        return x + self.mlp(layer_norm(ops, self.ln_2, x))
+        x = x + self.attn(self.ln_1(x, ops), kv_cache, layer)
+        return x + self.mlp(self.ln_2(x, ops))
 
 
 class Transformer(nn.Module):
@@ -167,13 +163,13 @@ class GPT(nn.Module):
             raise ValueError(f"a sequence of {start + T} tokens is longer than the model's "
                              f"context of block_size={config.block_size} tokens")
         positions = np.arange(start, start + T)
-        x = ops.embedding(idx, body.wte.weight) + ops.embedding(positions, body.wpe.weight)
+        x = body.wte(idx, ops) + body.wpe(positions, ops)
         x = ops.dropout(x, config.dropout, self.training, self.dropout_generator)
         for layer, block in enumerate(body.h):
             x = block(x, kv_cache, layer)
         if kv_cache is not None:
             kv_cache.advance(T)
-        return layer_norm(ops, body.ln_f, x)
+        return body.ln_f(x, ops)
 
     def loss(self, logits, targets):
         """Mean cross-entropy of logits (B, T, V) against targets (B, T), ignoring -100."""

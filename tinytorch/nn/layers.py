@@ -1,4 +1,10 @@
-"""The standard layers: thin modules that hold parameters and call `tinytorch.functional`."""
+"""The standard layers: thin modules that hold parameters and call `tinytorch.functional`.
+
+Each forward takes an optional `ops`, the module of functions to compute with:
+`tinytorch.functional` (fused kernels, the default) or `tinytorch.functional.composed`
+(the same functions from primitive ops, to step through). Models pass it down so that one
+switch picks the path for every layer.
+"""
 import math
 
 import numpy as np
@@ -25,8 +31,8 @@ class Linear(Module):
             bound = 1.0 / math.sqrt(in_features)
             init.uniform_(self.bias, -bound, bound, generator)
 
-    def forward(self, x):
-        return F.linear(x, self.weight, self.bias)
+    def forward(self, x, ops=F):
+        return ops.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -42,8 +48,8 @@ class Embedding(Module):
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
         init.normal_(self.weight, 0.0, 1.0, generator)
 
-    def forward(self, ids):
-        return F.embedding(ids, self.weight)
+    def forward(self, ids, ops=F):
+        return ops.embedding(ids, self.weight)
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
@@ -61,8 +67,8 @@ class LayerNorm(Module):
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(shape, dtype)) if elementwise_affine and bias else None
 
-    def forward(self, x):
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, x, ops=F):
+        return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}"
@@ -79,8 +85,8 @@ class Dropout(Module):
         super().__init__()
         self.p, self.generator = p, generator
 
-    def forward(self, x):
-        return F.dropout(x, self.p, self.training, self.generator)
+    def forward(self, x, ops=F):
+        return ops.dropout(x, self.p, self.training, self.generator)
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -93,8 +99,8 @@ class GELU(Module):
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
+    def forward(self, x, ops=F):
+        return ops.gelu(x, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
