@@ -1,8 +1,7 @@
 """The transformer block's MLP, c_fc -> GELU -> c_proj, as one fused graph node."""
-import numpy as np
-
 from tinytorch import Function
 from tinytorch.functional.activations import gelu_and_slope
+from tinytorch.functional.rowwise import column_sums
 
 
 class FusedMLP(Function):
@@ -37,10 +36,10 @@ class FusedMLP(Function):
         need_x, need_w_fc, need_b_fc, need_w_proj, need_b_proj = ctx.needs_input_grad
         grad_out = grad.reshape(-1, grad.shape[-1])            # (N, C)
         grad_w_proj = grad_out.T @ act if need_w_proj else None
-        grad_b_proj = np.sum(grad_out, axis=0) if need_b_proj else None
+        grad_b_proj = column_sums(grad_out) if need_b_proj else None
         grad_hidden = grad_out @ w_proj                        # dL/dA, then dL/dH in place
         grad_hidden *= gelu_slope
         grad_w_fc = grad_hidden.T @ rows if need_w_fc else None
-        grad_b_fc = np.sum(grad_hidden, axis=0) if need_b_fc else None
+        grad_b_fc = column_sums(grad_hidden) if need_b_fc else None
         grad_x = (grad_hidden @ w_fc).reshape(ctx.shape) if need_x else None
         return grad_x, grad_w_fc, grad_b_fc, grad_w_proj, grad_b_proj

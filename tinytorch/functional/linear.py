@@ -1,7 +1,6 @@
 """Fused affine map: x @ weight^T + bias as one graph node."""
-import numpy as np
-
 from ..autograd import Function
+from .rowwise import column_sums
 
 
 class Linear(Function):
@@ -32,5 +31,5 @@ class Linear(Function):
         grad_rows = grad.reshape(-1, weight.shape[0])
         grad_x = (grad_rows @ weight).reshape(ctx.shape) if need_x else None
         grad_weight = grad_rows.T @ rows if need_weight else None
-        grad_bias = np.sum(grad_rows, axis=0) if need_bias else None
+        grad_bias = column_sums(grad_rows) if need_bias else None
         return grad_x, grad_weight, grad_bias
