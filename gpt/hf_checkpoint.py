@@ -113,6 +113,11 @@ def save_pretrained(model, directory, extra_config=None):
     if not model.config.bias:
         raise ValueError("a bias=False model cannot be written in GPT-2's Hugging Face layout, "
                          "which has biases in every Linear and LayerNorm")
+    lora = [name for name, _ in model.named_parameters() if name.endswith(".lora_A")]
+    if lora:
+        raise ValueError(f"this model has LoRA layers ({lora[0]}, ...), which GPT-2's layout "
+                         f"cannot hold; fold them into the weights first with "
+                         f"gpt.lora.merge_lora(model)")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {}
