@@ -87,7 +87,13 @@ def save_tokenizer(tokenizer, directory):
     if isinstance(tokenizer, CharTokenizer):
         tokenizer.save(directory / CHARS_FILE)
         return
-    tokenizer.save(directory / BPE_FILE)
+    try:
+        tokenizer.save(directory / BPE_FILE)
+    except ValueError:
+        # Read from GPT-2 files (a Hugging Face checkpoint such as gpt2-tiny): bpe's own
+        # format cannot hold its ids, and GPT-2 files are what it came from.
+        bpe.save_pretrained(tokenizer, directory)
+        return
     if tokenizer.pattern == bpe.GPT2_PATTERN:
         try:
             bpe.save_pretrained(tokenizer, directory)
