@@ -1,0 +1,258 @@
+"""Instruction fine-tuning: teach a pretrained GPT to answer Alpaca-style prompts.
+
+    records -> seeded 85/5/10 split -> token ids (too long for the context: dropped, counted)
+    validation loss before
+    for each epoch: shuffled batches of 8 -> loss on the unmasked targets -> backward
+                    -> clip the gradient norm to 1.0 -> AdamW step        (constant lr)
+    validation loss after; the training loss on response tokens
+    greedy responses for the test split -> test_responses.json
+    the model (LoRA merged into plain weights) + tokenizer -> the output directory
+
+The data side (template, split, masks) is gpt/instruct_data.py. Losses are means over the
+targets that count (not -100), weighted by token over a whole split, so a split's loss does
+not depend on how it is cut into batches.
+"""
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import tinytorch as tt
+from tinytorch import optim
+from tinytorch.serialization import atomic_write
+
+from .generate import generate_tokens
+from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
+                            read_records, require_end_of_text, split_records)
+from .model import GPT
+from .tokenizers import load_tokenizer, save_tokenizer
+
+RESPONSES_FILE = "test_responses.json"
+METRICS_FILE = "instruct_metrics.json"
+STOP_TEXT = "###"          # the next section header: the response is over
+
+
+@dataclass
+class InstructConfig:
+    """Every setting of an instruction fine-tuning run. The defaults are the book's (AdamW,
+    lr 5e-5, weight decay 0.1, batch 8, 2 epochs), plus gradient clipping at 1.0."""
+
+    model: str                    # a GPT-2 checkpoint directory with its tokenizer
+    data: str                     # the JSON file of instruction records
+    out: str                      # output directory; must be new or empty
+    mask_prompt: bool = False     # learn the response only (prompt targets are -100)
+    epochs: int = 2
+    lr: float = 5e-5
+    weight_decay: float = 0.1
+    batch_size: int = 8
+    grad_clip: float = 1.0
+    lora_rank: int = None         # None: train every weight; else LoRA adapters of this rank
+    lora_alpha: float = None      # LoRA's scale numerator; None: twice the rank
+    subset: int = None            # train on only the first N training examples that fit
+    seed: int = 123
+    max_new_tokens: int = 50      # longest generated response (the context may cut it sooner)
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1, "
+                                 f"got {getattr(self, name)}")
+        for name in ("lora_rank", "subset"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1, "
+                                 f"got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight-decay must be >= 0, got {self.weight_decay}")
+
+
+# ----- data ------------------------------------------------------------------------------------
+
+def load_splits(path, tokenizer, block_size, seed, subset=None):
+    """({split: examples that fit}, {split: number dropped}). An empty split is an error."""
+    records = read_records(path)
+    splits, dropped = {}, {}
+    for name, split in split_records(records, seed).items():
+        splits[name], dropped[name] = encode_examples(split, tokenizer, block_size)
+        if not split:
+            raise ValueError(f"the {name} split is empty: {path} has only {len(records)} "
+                             f"records")
+        if not splits[name]:
+            raise ValueError(f"the {name} split is empty: none of its {len(split)} examples "
+                             f"fits the model's context of {block_size} tokens")
+    if subset is not None:
+        splits["train"] = splits["train"][:subset]
+    return splits, dropped
+
+
+def batches(examples, batch_size, generator=None):
+    """Lists of `batch_size` examples (the last may be shorter), shuffled by `generator`."""
+    order = np.arange(len(examples)) if generator is None else generator.permutation(len(examples))
+    for start in range(0, len(examples), batch_size):
+        yield [examples[i] for i in order[start:start + batch_size]]
+
+
+# ----- training and evaluation -----------------------------------------------------------------
+
+def make_optimizer(model, lr, weight_decay):
+    """AdamW over the parameters that train (LoRA freezes the rest), decaying 2-D weights only,
+    as gpt.train does; PyTorch's default betas (0.9, 0.999), as the book uses."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    return optim.AdamW([g for g in groups if g["params"]], lr=lr)
+
+
+def train_epoch(model, optimizer, examples, pad_id, config, generator):
+    """One pass over `examples` in shuffled batches; returns the token-weighted mean loss."""
+    model.train()
+    total, counted = 0.0, 0
+    for batch in batches(examples, config.batch_size, generator):
+        inputs, targets = collate(batch, pad_id, config.mask_prompt)
+        _, loss = model(inputs, targets)
+        loss.backward()
+        tt.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad()
+        n = int((targets != IGNORE_INDEX).sum())
+        total, counted = total + loss.item() * n, counted + n
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"the loss became {loss.item()}; try a smaller --lr")
+    return total / counted
+
+
+@tt.no_grad()
+def evaluate(model, examples, pad_id, batch_size, mask_prompt):
+    """Mean loss per counted target over all `examples` (dropout off, no graph)."""
+    was_training = model.training
+    model.eval()
+    total, counted = 0.0, 0
+    for batch in batches(examples, batch_size):
+        inputs, targets = collate(batch, pad_id, mask_prompt)
+        n = int((targets != IGNORE_INDEX).sum())
+        total, counted = total + model(inputs, targets)[1].item() * n, counted + n
+    model.train(was_training)
+    return total / counted
+
+
+# ----- answering -------------------------------------------------------------------------------
+
+def response_text(tokenizer, new_ids, eot):
+    """The response in generated ids: up to the first end-of-text, cut at the first "###"
+    (a model that has not learned to stop starts the next section), stripped."""
+    new_ids = list(new_ids)
+    if eot in new_ids:
+        new_ids = new_ids[:new_ids.index(eot)]
+    return tokenizer.decode(new_ids).split(STOP_TEXT)[0].strip()
+
+
+def generate_response(model, tokenizer, record, max_new_tokens):
+    """The model's greedy answer to `record` (its output is not shown to the model).
+
+    Generation stops at end-of-text, at "###", after max_new_tokens, or when prompt and
+    answer fill the context (beyond it the model would forget the start of the prompt)."""
+    eot = require_end_of_text(tokenizer)
+    prompt = tokenizer.encode(format_prompt(record), disallowed_special=())
+    room = model.config.block_size - len(prompt)
+    if room < 1:
+        raise ValueError(f"the prompt has {len(prompt)} tokens and leaves no room to answer in "
+                         f"the model's context of {model.config.block_size}")
+    new_ids = []
+    for token in generate_tokens(model, np.array([prompt]), min(max_new_tokens, room),
+                                 temperature=0, eos_token_id=eot):
+        new_ids.append(int(token[0]))
+        if new_ids[-1] == eot or STOP_TEXT in tokenizer.decode(new_ids):
+            break
+    return response_text(tokenizer, new_ids, eot)
+
+
+# ----- the run ---------------------------------------------------------------------------------
+
+def prepare_output(out):
+    """Create the output directory; refuse one that already holds something."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def add_lora(model, config, log):
+    """Freeze the model and wrap its linear layers with trainable low-rank adapters."""
+    from .lora import apply_lora, count_parameters
+    alpha = 2 * config.lora_rank if config.lora_alpha is None else config.lora_alpha
+    apply_lora(model, rank=config.lora_rank, alpha=alpha,
+               generator=np.random.default_rng([config.seed, 3]))
+    trainable, total = count_parameters(model)
+    log(f"LoRA rank {config.lora_rank}, alpha {alpha}: {trainable:,} of {total:,} parameters "
+        f"train ({100 * trainable / total:.1f}%)")
+
+
+def write_json(path, value):
+    with atomic_write(path) as f:
+        f.write((json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def finetune_instruct(config, log=print):
+    """Run instruction fine-tuning as `config` says; returns a dict of what it measured."""
+    tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
+    model, tokenizer = GPT.from_pretrained(config.model), load_tokenizer(config.model)
+    eot = require_end_of_text(tokenizer)
+    splits, dropped = load_splits(config.data, tokenizer, model.config.block_size, config.seed,
+                                  config.subset)
+    out = prepare_output(config.out)
+    for name in SPLITS:
+        log(f"{name}: {len(splits[name])} examples ({dropped[name]} dropped: longer than the "
+            f"context of {model.config.block_size} tokens)")
+    if config.subset is not None:
+        log(f"training on the first {len(splits['train'])} training examples only (--subset)")
+    if config.lora_rank is not None:
+        add_lora(model, config, log)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+
+    def validation_loss():
+        return evaluate(model, splits["validation"], eot, config.batch_size, config.mask_prompt)
+
+    result = {"examples": {name: len(splits[name]) for name in SPLITS}, "dropped": dropped,
+              "val_loss_before": validation_loss(), "train_losses": [], "seconds": 0.0}
+    log(f"validation loss before training: {result['val_loss_before']:.4f}")
+    generator = np.random.default_rng([config.seed, 2])
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        train_loss = train_epoch(model, optimizer, splits["train"], eot, config, generator)
+        result["seconds"] += time.perf_counter() - started
+        result["train_losses"].append(train_loss)
+        log(f"epoch {epoch}/{config.epochs}: train loss {train_loss:.4f}, validation loss "
+            f"{validation_loss():.4f} ({time.perf_counter() - started:.1f} s)")
+    result["val_loss_after"] = validation_loss()
+    result["train_loss_response"] = evaluate(model, splits["train"], eot, config.batch_size,
+                                             mask_prompt=True)
+    drop = 1 - result["val_loss_after"] / result["val_loss_before"]
+    log(f"validation loss {result['val_loss_before']:.4f} -> {result['val_loss_after']:.4f} "
+        f"({100 * drop:.1f}% lower); training loss on response tokens "
+        f"{result['train_loss_response']:.4f}")
+    if config.lora_rank is not None:
+        from .lora import merge_lora
+        merge_lora(model)              # plain weights again: a GPT-2 checkpoint anyone loads
+    save_outputs(out, model, tokenizer, splits["test"], config, result, log)
+    return result
+
+
+def save_outputs(out, model, tokenizer, test_examples, config, result, log):
+    """The model and tokenizer, the test responses, and the measurements."""
+    eot = require_end_of_text(tokenizer)
+    model.save_pretrained(out, extra_config={"bos_token_id": eot, "eos_token_id": eot})
+    save_tokenizer(tokenizer, out)
+    responses = [{**example.record,
+                  "model_response": generate_response(model, tokenizer, example.record,
+                                                      config.max_new_tokens)}
+                 for example in test_examples]
+    write_json(out / RESPONSES_FILE, responses)
+    write_json(out / METRICS_FILE, {"config": vars(config), **result})
+    log(f"wrote the model, {len(responses)} test responses ({RESPONSES_FILE}) and "
+        f"{METRICS_FILE} to {out}")
+    result["responses"] = responses
