@@ -43,6 +43,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_command(commands)
     add_sample_command(commands)
+    add_finetune_instruct_command(commands)
     return parser
 
 
@@ -172,4 +173,45 @@ def run_sample(args, out=None):
         out.write(decoder.decode(tokenizer.decode_bytes([int(token[0])])))
         out.flush()
     out.write(decoder.decode(b"", final=True) + "\n")
+    return 0
+
+
+# ----- finetune-instruct ---------------------------------------------------------------------
+
+def add_finetune_instruct_command(commands):
+    from .instruct import InstructConfig as d
+    p = commands.add_parser(
+        "finetune-instruct", help="fine-tune a model to follow instructions (Alpaca template)",
+        description="Fine-tune a pretrained GPT on instruction/input/output records with the "
+                    "Alpaca template (85/5/10 split; examples longer than the context are "
+                    "dropped and counted). Reports validation loss before and after, writes "
+                    "the model, its tokenizer and greedy responses for the test split.")
+    flag = p.add_argument
+    flag("--model", required=True, help="a GPT-2 checkpoint directory with its tokenizer")
+    flag("--data", required=True,
+         help="a JSON list of {instruction, input, output} records")
+    flag("--out", required=True, help="output directory (must be new or empty)")
+    flag("--mask-prompt", action="store_true",
+         help="ignore the prompt's targets in the loss: learn the response only")
+    flag("--epochs", type=positive_int, default=d.epochs,
+         help=f"passes over the training split (default {d.epochs})")
+    flag("--lr", type=float, default=d.lr, help=f"AdamW learning rate (default {d.lr})")
+    flag("--lora-rank", type=positive_int, default=None,
+         help="train LoRA adapters of this rank (alpha = 2 x rank) instead of every weight; "
+              "they are merged into the saved model")
+    flag("--subset", type=positive_int, default=None,
+         help="train on only the first N training examples (to check the model can learn)")
+    flag("--seed", type=int, default=d.seed,
+         help=f"seed for the split, the batch order and LoRA's init (default {d.seed})")
+    flag("--batch-size", type=positive_int, default=d.batch_size,
+         help=f"examples per batch (default {d.batch_size})")
+    p.set_defaults(run=run_finetune_instruct)
+
+
+def run_finetune_instruct(args):
+    from .instruct import InstructConfig, finetune_instruct
+    finetune_instruct(InstructConfig(
+        model=args.model, data=args.data, out=args.out, mask_prompt=args.mask_prompt,
+        epochs=args.epochs, lr=args.lr, lora_rank=args.lora_rank, subset=args.subset,
+        seed=args.seed, batch_size=args.batch_size))
     return 0
