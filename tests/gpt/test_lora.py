@@ -227,7 +227,8 @@ def test_merged_model_saves_and_loads_as_plain_gpt2(tmp_path):
 
 def test_count_parameters_by_hand():
     C, V, T, L, r = 8, 13, 8, 2, 2
-    per_block = 2 * 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + (C * 4 * C + 4 * C) + (4 * C * C + C)
+    per_block = (2 * 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + (C * 4 * C + 4 * C)
+                 + (4 * C * C + C))
     total = V * C + T * C + L * per_block + 2 * C          # the tied head once
     model = tiny_model()
     assert count_parameters(model) == (total, total)
