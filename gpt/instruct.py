@@ -72,7 +72,7 @@ class InstructConfig:
 
 # ----- data ------------------------------------------------------------------------------------
 
-def load_splits(path, tokenizer, block_size, seed, subset=None):
+def load_splits(path, tokenizer, block_size, seed):
     """({split: examples that fit}, {split: number dropped}). An empty split is an error."""
     records = read_records(path)
     splits, dropped = {}, {}
@@ -84,8 +84,6 @@ def load_splits(path, tokenizer, block_size, seed, subset=None):
         if not splits[name]:
             raise ValueError(f"the {name} split is empty: none of its {len(split)} examples "
                              f"fits the model's context of {block_size} tokens")
-    if subset is not None:
-        splits["train"] = splits["train"][:subset]
     return splits, dropped
 
 
@@ -202,13 +200,13 @@ def finetune_instruct(config, log=print):
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     model, tokenizer = GPT.from_pretrained(config.model), load_tokenizer(config.model)
     eot = require_end_of_text(tokenizer)
-    splits, dropped = load_splits(config.data, tokenizer, model.config.block_size, config.seed,
-                                  config.subset)
+    splits, dropped = load_splits(config.data, tokenizer, model.config.block_size, config.seed)
     out = prepare_output(config.out)
     for name in SPLITS:
         log(f"{name}: {len(splits[name])} examples ({dropped[name]} dropped: longer than the "
             f"context of {model.config.block_size} tokens)")
     if config.subset is not None:
+        splits["train"] = splits["train"][:config.subset]
         log(f"training on the first {len(splits['train'])} training examples only (--subset)")
     if config.lora_rank is not None:
         add_lora(model, config, log)
