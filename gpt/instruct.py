@@ -56,14 +56,10 @@ class InstructConfig:
     max_new_tokens: int = 50      # longest generated response (the context may cut it sooner)
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "max_new_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, "
-                                 f"got {getattr(self, name)}")
-        for name in ("lora_rank", "subset"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, "
-                                 f"got {getattr(self, name)}")
+        for name in ("epochs", "batch_size", "max_new_tokens", "lora_rank", "subset"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {value}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.weight_decay < 0:
@@ -77,10 +73,10 @@ def load_splits(path, tokenizer, block_size, seed):
     records = read_records(path)
     splits, dropped = {}, {}
     for name, split in split_records(records, seed).items():
-        splits[name], dropped[name] = encode_examples(split, tokenizer, block_size)
         if not split:
             raise ValueError(f"the {name} split is empty: {path} has only {len(records)} "
                              f"records")
+        splits[name], dropped[name] = encode_examples(split, tokenizer, block_size)
         if not splits[name]:
             raise ValueError(f"the {name} split is empty: none of its {len(split)} examples "
                              f"fits the model's context of {block_size} tokens")
@@ -112,14 +108,14 @@ def train_epoch(model, optimizer, examples, pad_id, config, generator):
     for batch in batches(examples, config.batch_size, generator):
         inputs, targets = collate(batch, pad_id, config.mask_prompt)
         _, loss = model(inputs, targets)
+        if not math.isfinite(loss.item()):      # a user's choice of lr: a one-line error
+            raise ValueError(f"the loss became {loss.item()}; try a smaller --lr")
         loss.backward()
         tt.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         optimizer.zero_grad()
         n = int((targets != IGNORE_INDEX).sum())
         total, counted = total + loss.item() * n, counted + n
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"the loss became {loss.item()}; try a smaller --lr")
     return total / counted
 
 
