@@ -77,7 +77,7 @@ speak this in hunger for bread, not in thirst for revenge.
 
 """
 
-# ---- 1. Text to ids -------------------------------------------------------------------------------
+# ---- 1. Text to ids ------------------------------------------------------------------------------
 if SHAKESPEARE.is_file():
     text = read_text(SHAKESPEARE)[:TEXT_CHARS]             # read_text: UTF-8, or a clear error
     print(f"== 1. text to ids: the first {len(text):,} characters of {SHAKESPEARE.name} ==")
@@ -90,13 +90,14 @@ ids = np.array(tokenizer.encode(text), dtype=np.uint16)    # 16 bits are plenty:
 print(f"{tokenizer}: {''.join(tokenizer.chars)!r}")
 print(f"ids {ids.shape} {ids.dtype}: {text[:20]!r} -> {ids[:20].tolist()}")
 
-# ---- 2. The 90/10 split ---------------------------------------------------------------------------
+# ---- 2. The 90/10 split --------------------------------------------------------------------------
 print("\n== 2. the split: the first 90% to learn from, the last 10% to test on ==")
 train_ids, val_ids = split_ids(ids)
 print(f"train_ids {len(train_ids):,} ids, val_ids {len(val_ids):,} ids "
       f"({len(train_ids) / len(ids):.0%} / {len(val_ids) / len(ids):.0%})")
-print(f"the cut falls at position {len(train_ids):,}: ...{tokenizer.decode(train_ids[-25:].tolist())!r}"
-      f" | {tokenizer.decode(val_ids[:25].tolist())!r}...")
+print(f"the cut falls at position {len(train_ids):,}: "
+      f"...{tokenizer.decode(train_ids[-25:].tolist())!r} | "
+      f"{tokenizer.decode(val_ids[:25].tolist())!r}...")
 # One cut, not a random choice of windows: neighbouring windows overlap in all but one
 # token, so windows drawn at random for validation would have been seen in training.
 
@@ -147,7 +148,7 @@ print(f"a new generator with the same seed draws the same batch: "
 val_x, val_y = get_batch(val_ids, BLOCK_SIZE, BATCH_SIZE, np.random.default_rng(1))
 print(f"validation batches come from val_ids alone: {tokenizer.decode(val_x[0].tolist())!r} ...")
 
-# ---- 6. The same with BPE -------------------------------------------------------------------------
+# ---- 6. The same with BPE ------------------------------------------------------------------------
 print("\n== 6. the same with BPE tokens: fewer, longer pieces per window ==")
 # A byte-level BPE trained on (at most) the first 20,000 characters: 256 bytes, then up to 200
 # merges (a short text has fewer pairs worth merging), then <|endoftext|>.
