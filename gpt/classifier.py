@@ -1,0 +1,207 @@
+"""A GPT-2 that classifies a text: the pretrained body, and a new head on its last real token.
+
+    idx (B, T) right-padded token ids, lengths (B,) real tokens per row
+      -> the GPT body (embeddings, blocks, ln_f)           (B, T, C)   hidden_states
+      -> the row of each text's last real token            (B, C)      hidden[b, lengths[b] - 1]
+      -> score: Linear(C, n_classes), no bias              (B, n_classes) logits
+
+Why the last token: attention is causal, so position t has seen tokens 0..t and nothing
+after. Only the last real token has read the whole text; and padding after it cannot change
+it, so a text gives the same logits alone or padded inside a longer batch.
+
+The names are those of Hugging Face's `GPT2ForSequenceClassification` (`transformer.*` and
+`score.weight`), so a saved classifier is a GPT-2 checkpoint plus the head and the label names
+in config.json, next to the tokenizer's files:
+
+    config.json         architectures ["GPT2ForSequenceClassification"], num_labels,
+                        id2label {"0": "ham", "1": "spam"}, label2id, pad_token_id
+    model.safetensors   transformer.* (Conv1D layout, as any GPT-2) and score.weight (n, C)
+    vocab.json, merges.txt, ...  the tokenizer (gpt.tokenizers)
+
+One difference from HF, on purpose: HF finds each row's last token by searching for the pad
+id; here the caller passes the lengths, because the pad id is an ordinary token that a text
+may contain (in gpt2-tiny it is 0, <|endoftext|>).
+"""
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+import tinytorch as tt
+import tinytorch.functional as F
+from tinytorch import nn, safetensors
+
+from .classify_data import encode_text, pad_batch
+from .hf_checkpoint import config_from_hf, hf_to_state_dict, read_config
+from .model import GPT, functions
+from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
+
+ARCHITECTURE = "GPT2ForSequenceClassification"
+
+
+class GPTClassifier(GPT):
+    """A GPT whose LM head is replaced by `score`, a linear map from the hidden state of each
+    text's last real token to one logit per class.
+
+        classifier = GPTClassifier.from_gpt(GPT.from_pretrained(directory), ("ham", "spam"))
+        logits = classifier(idx, lengths)        # idx (B, T) right-padded, lengths (B,)
+
+    It is a GPT (the same body, `hidden_states`, parameter names) with another head; it does
+    not generate text.
+    """
+
+    def __init__(self, config, label_names, seed=None):
+        super().__init__(config, seed=seed)
+        self.label_names = tuple(label_names)
+        if len(self.label_names) < 2 or len(set(self.label_names)) != len(self.label_names):
+            raise ValueError(f"a classifier needs at least two distinct label names, got "
+                             f"{self.label_names}")
+        self.score = nn.Linear(config.n_embd, len(self.label_names), bias=False)
+        # N(0, 0.02) as HF initialises it: small logits, so the first loss is about ln(n).
+        head_generator = np.random.default_rng(None if seed is None else [seed, 2])
+        nn.init.normal_(self.score.weight, 0.0, 0.02, head_generator)
+
+    @classmethod
+    def from_gpt(cls, gpt, label_names, seed=None):
+        """A classifier with `gpt`'s body (its weights copied) and a new head from `seed`."""
+        classifier = cls(gpt.config, label_names, seed=seed)
+        missing, unexpected = classifier.load_state_dict(gpt.state_dict(), strict=False)
+        if missing != ["score.weight"] or unexpected:
+            raise ValueError(f"cannot build a classifier on this model: missing {missing}, "
+                             f"unexpected {unexpected}")
+        return classifier
+
+    def forward(self, idx, lengths=None):
+        """idx (B, T) int token ids, right-padded; lengths (B,) ints, the real tokens in each
+        row (None: every row is T real tokens) -> logits (B, n_classes)."""
+        hidden = self.hidden_states(idx)                                      # (B, T, C)
+        B, T = hidden.shape[:2]
+        last = last_token_positions(lengths, B, T)                            # (B,)
+        features = hidden[np.arange(B), last]                                 # (B, C)
+        return self.score(features, functions(self.config))                  # (B, n_classes)
+
+    def generate(self, *args, **kwargs):
+        raise TypeError("a GPTClassifier has no LM head: it classifies, it does not generate")
+
+    def extra_repr(self):
+        return super().extra_repr() + f", labels={self.label_names}"
+
+    # ----- checkpoints -----------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, directory, fused=True):
+        """A classifier saved by `save_classifier` (or by HF's GPT2ForSequenceClassification)."""
+        hf = read_config(directory)
+        if ARCHITECTURE not in hf.get("architectures", []):
+            raise ValueError(f"{directory} is not a classifier: its config.json lists "
+                             f"architectures {hf.get('architectures')}, not {ARCHITECTURE} "
+                             f"(make one with `python -m gpt finetune-classify`)")
+        weights_path = Path(directory) / "model.safetensors"
+        if not weights_path.is_file():
+            raise FileNotFoundError(f"{directory} has no model.safetensors")
+        tensors = safetensors.load_file(weights_path)
+        if "score.weight" not in tensors:
+            raise ValueError(f"{weights_path} has no score.weight: not a classifier")
+        score = tensors.pop("score.weight")
+        model = cls(config_from_hf(hf, fused=fused), label_names_from_hf(hf), seed=0)
+        model.load_state_dict({**hf_to_state_dict(tensors), "score.weight": score})
+        return model
+
+    def save_pretrained(self, directory, extra_config=None):
+        """config.json (with the labels) and model.safetensors in HF's layout; see
+        `save_classifier` for a complete directory with the tokenizer."""
+        labels = dict(enumerate(self.label_names))
+        super().save_pretrained(directory, {
+            "architectures": [ARCHITECTURE], "num_labels": len(labels),
+            "id2label": {str(i): name for i, name in labels.items()},
+            "label2id": {name: i for i, name in labels.items()},
+            **(extra_config or {})})
+
+
+def last_token_positions(lengths, batch_size, T):
+    """Index of each row's last real token, lengths - 1 (B,), checked against the batch."""
+    if lengths is None:
+        return np.full(batch_size, T - 1)
+    lengths = np.asarray(lengths)
+    if lengths.shape != (batch_size,) or lengths.dtype.kind not in "iu":
+        raise ValueError(f"lengths must be {batch_size} integers, one per row, got "
+                         f"{lengths.dtype} {lengths.shape}")
+    if lengths.min() < 1 or lengths.max() > T:
+        raise ValueError(f"lengths must be between 1 and the batch's {T} positions, got "
+                         f"{lengths.min()} to {lengths.max()}")
+    return lengths - 1
+
+
+def label_names_from_hf(hf):
+    """Label names in id order from config.json's id2label (HF's LABEL_i when it has none)."""
+    n_labels = hf.get("num_labels", len(hf.get("id2label", {})) or 2)
+    id2label = hf.get("id2label") or {str(i): f"LABEL_{i}" for i in range(n_labels)}
+    if sorted(int(i) for i in id2label) != list(range(len(id2label))):
+        raise ValueError(f"config.json's id2label must number the labels 0, 1, ...; got "
+                         f"{sorted(id2label)}")
+    return [id2label[str(i)] for i in range(len(id2label))]
+
+
+def padding_id(tokenizer):
+    """The id that pads a batch: the tokenizer's <|endoftext|>, as GPT-2 does. Any id would
+    give the same logits (nothing reads a padding position), so a tokenizer without one (a
+    character vocabulary) pads with 0."""
+    eot = end_of_text_id(tokenizer)
+    return 0 if eot is None else eot
+
+
+# ----- a whole directory: model, labels, tokenizer ---------------------------------------------
+
+def save_classifier(model, tokenizer, directory):
+    """Write the classifier and its tokenizer as a new directory, never over an existing one.
+
+    The files go into a temporary directory beside it, which is then renamed: an
+    interrupted save leaves no half-written classifier behind.
+    """
+    directory = Path(directory)
+    check_new_directory(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    # mkdir (not tempfile.mkdtemp, which makes it private to its owner) so that the result
+    # gets the permissions of any directory the user creates.
+    temporary = directory.parent / f".tmp-{directory.name}-{uuid.uuid4().hex[:8]}"
+    temporary.mkdir()
+    try:
+        model.save_pretrained(temporary, {"pad_token_id": padding_id(tokenizer)})
+        save_tokenizer(tokenizer, temporary)
+        check_new_directory(directory)          # nothing appeared there meanwhile
+        os.replace(temporary, directory)        # an empty directory may be replaced
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def check_new_directory(directory):
+    """A FileExistsError unless `directory` is absent or an empty directory."""
+    directory = Path(directory)
+    if directory.exists() and not (directory.is_dir() and not any(directory.iterdir())):
+        raise FileExistsError(f"{directory} already exists; a classifier is never written over "
+                              f"it: choose another --out or remove it first")
+
+
+def load_classifier(directory, fused=True):
+    """(GPTClassifier, tokenizer) from a directory written by `save_classifier`."""
+    model = GPTClassifier.from_pretrained(directory, fused=fused)
+    return model, load_tokenizer(directory)
+
+
+@tt.no_grad()
+def predict_probabilities(model, tokenizer, texts, batch_size=32):
+    """Class probabilities (N, n_classes) for a list of texts, each cut to the model's
+    context (its first block_size tokens, as in training)."""
+    model.eval()
+    sequences = [encode_text(tokenizer, text)[:model.config.block_size] for text in texts]
+    for text, ids in zip(texts, sequences):
+        if not ids:
+            raise ValueError(f"nothing to classify: {text!r} has no tokens")
+    probabilities = []
+    for start in range(0, len(sequences), batch_size):
+        idx, lengths = pad_batch(sequences[start:start + batch_size], padding_id(tokenizer))
+        probabilities.append(F.softmax(model(idx, lengths), dim=-1).data)
+    return np.concatenate(probabilities)
