@@ -44,6 +44,8 @@ def build_parser():
     add_train_command(commands)
     add_sample_command(commands)
     add_finetune_instruct_command(commands)
+    add_finetune_classify_command(commands)
+    add_classify_command(commands)
     return parser
 
 
@@ -214,4 +216,70 @@ def run_finetune_instruct(args):
         model=args.model, data=args.data, out=args.out, mask_prompt=args.mask_prompt,
         epochs=args.epochs, lr=args.lr, lora_rank=args.lora_rank, subset=args.subset,
         seed=args.seed, batch_size=args.batch_size))
+    return 0
+
+
+# ----- finetune-classify and classify --------------------------------------------------------
+
+def add_finetune_classify_command(commands):
+    from .classify import TRAINABLE_CHOICES
+    from .classify import ClassifyConfig as d
+    p = commands.add_parser(
+        "finetune-classify", help="fine-tune a model into a spam classifier",
+        description="Fine-tune a pretrained GPT into a classifier of label<TAB>text lines "
+                    "(ham/spam): ham is undersampled to balance the classes, then a seeded "
+                    "70/10/20 split. Prints loss and accuracy on each split per epoch and "
+                    "writes the classifier (HF's GPT2ForSequenceClassification layout) and "
+                    "its tokenizer.")
+    flag = p.add_argument
+    flag("--model", required=True, help="a GPT-2 checkpoint directory with its tokenizer")
+    flag("--data", required=True, help="a header line, then label<TAB>text lines")
+    flag("--out", required=True, help="output directory for the classifier (must be new)")
+    # Numbers are checked by ClassifyConfig, which gives one-line errors.
+    flag("--trainable", default=None,
+         help=f"what trains: {', '.join(TRAINABLE_CHOICES)} (last-block = the last block, "
+              f"ln_f and the head; default {d.trainable})")
+    flag("--epochs", type=int, default=d.epochs,
+         help=f"passes over the training split (default {d.epochs})")
+    flag("--lr", type=float, default=d.lr, help=f"AdamW learning rate (default {d.lr})")
+    flag("--lora-rank", type=int, default=None,
+         help="train LoRA matrices of this rank (alpha = 2 x rank) in every block, and the "
+              "head, instead of --trainable; they are merged into the saved classifier")
+    flag("--seed", type=int, default=d.seed,
+         help=f"seed for balancing, the split, the head, LoRA and the batch order "
+              f"(default {d.seed})")
+    flag("--batch-size", type=int, default=d.batch_size,
+         help=f"examples per batch (default {d.batch_size})")
+    p.set_defaults(run=run_finetune_classify)
+
+
+def run_finetune_classify(args):
+    from .classify import ClassifyConfig, finetune_classifier
+    if args.lora_rank is not None and args.trainable is not None:
+        raise ValueError("--lora-rank trains the LoRA matrices and the head; it cannot be "
+                         "combined with --trainable")
+    config = ClassifyConfig(trainable=args.trainable or ClassifyConfig.trainable,
+                            epochs=args.epochs, lr=args.lr, lora_rank=args.lora_rank,
+                            seed=args.seed, batch_size=args.batch_size)
+    finetune_classifier(args.model, args.data, args.out, config)
+    return 0
+
+
+def add_classify_command(commands):
+    p = commands.add_parser(
+        "classify", help="classify a text with a fine-tuned classifier",
+        description="Print the most likely label of a text and its probability, e.g. "
+                    "`spam 0.98`, using a directory written by finetune-classify.")
+    p.add_argument("--model", required=True, help="a classifier directory")
+    p.add_argument("--text", required=True, help="the text to classify")
+    p.set_defaults(run=run_classify)
+
+
+def run_classify(args, out=None):
+    from .classifier import load_classifier, predict_probabilities
+    out = out or sys.stdout
+    model, tokenizer = load_classifier(args.model)
+    probabilities = predict_probabilities(model, tokenizer, [args.text])[0]    # (n_classes,)
+    best = int(probabilities.argmax())
+    out.write(f"{model.label_names[best]} {probabilities[best]:.2f}\n")
     return 0

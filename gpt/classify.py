@@ -1,0 +1,210 @@
+"""Fine-tuning a pretrained GPT into a text classifier (the spam task of LLMs-from-scratch ch. 6).
+
+    GPT.from_pretrained(model_dir)  ->  GPTClassifier: the body + a new head (gpt.classifier)
+    sms_spam.tsv  ->  balanced 70 / 10 / 20 splits of token ids  (gpt.classify_data)
+    choose what trains: the head, the last block (+ ln_f + head), everything, or LoRA + head
+    epochs x (shuffled batches: cross-entropy of the logits, backward, clip to 1.0, AdamW)
+    loss and accuracy on every split after every epoch; save the classifier with its labels
+
+Frozen parameters have requires_grad=False: the backward pass computes no gradient for them
+and the optimizer never sees them, so they hold no optimizer state either.
+"""
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import tinytorch as tt
+import tinytorch.functional as F
+from tinytorch import optim
+
+from .classifier import GPTClassifier, check_new_directory, padding_id, save_classifier
+from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, batches,
+                            encode_examples, pad_batch, read_labeled_texts)
+from .hf_checkpoint import read_config
+from .lora import apply_lora, count_parameters, merge_lora
+from .model import GPT
+from .tokenizers import load_tokenizer
+
+TRAINABLE_CHOICES = ("head", "last-block", "all")
+
+
+@dataclass
+class ClassifyConfig:
+    """Settings of a fine-tuning run. lr and weight decay are chapter 6's (AdamW, 5e-5, 0.1);
+    so are the batch size, the epochs and the seed. lora_rank: train rank-r LoRA matrices
+    (alpha = 2r) in every block, and the head, instead of `trainable`."""
+
+    trainable: str = "all"
+    epochs: int = 5
+    lr: float = 5e-5
+    weight_decay: float = 0.1
+    batch_size: int = 8
+    grad_clip: float = 1.0
+    lora_rank: int = None
+    seed: int = 123
+
+    def __post_init__(self):
+        if self.trainable not in TRAINABLE_CHOICES:
+            raise ValueError(f"trainable must be one of {', '.join(TRAINABLE_CHOICES)}, got "
+                             f"{self.trainable!r}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got "
+                                 f"{getattr(self, name)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not self.weight_decay >= 0 or not self.grad_clip > 0:
+            raise ValueError(f"need weight-decay >= 0 and grad-clip > 0, got "
+                             f"{self.weight_decay} and {self.grad_clip}")
+        if self.lora_rank is not None and self.lora_rank < 1:
+            raise ValueError(f"lora-rank must be at least 1, got {self.lora_rank}")
+
+
+# ----- what trains ---------------------------------------------------------------------------
+
+def set_trainable(model, trainable):
+    """Freeze `model`, then unfreeze "head" (score), "last-block" (the last block, ln_f and
+    the head) or "all"; returns the trainable parameters."""
+    if trainable not in TRAINABLE_CHOICES:
+        raise ValueError(f"trainable must be one of {TRAINABLE_CHOICES}, got {trainable!r}")
+    model.requires_grad_(trainable == "all")
+    model.score.requires_grad_(True)
+    if trainable == "last-block":
+        # The last block's output passes through ln_f on its way to the head.
+        model.transformer.h[-1].requires_grad_(True)
+        model.transformer.ln_f.requires_grad_(True)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def add_lora(model, rank, seed):
+    """Rank-r LoRA (alpha = 2r) on every block's c_attn, attn.c_proj, mlp.c_fc and mlp.c_proj;
+    everything else frozen but the head. Returns the trainable parameters."""
+    apply_lora(model, rank=rank, alpha=2 * rank, generator=np.random.default_rng([seed, 3]))
+    model.score.requires_grad_(True)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def make_optimizer(params, config):
+    """AdamW over the trainable parameters only, decaying the 2-D weights but not biases and
+    layer-norm gains (as gpt.train does)."""
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    return optim.AdamW([g for g in groups if g["params"]], lr=config.lr)
+
+
+# ----- one epoch, one evaluation -------------------------------------------------------------
+
+def train_epoch(model, optimizer, params, split, pad_id, config, generator):
+    """One pass over (sequences, labels) in shuffled batches; returns the mean batch loss."""
+    sequences, labels = split
+    model.train()
+    losses = []
+    for rows in batches(len(sequences), config.batch_size, generator):
+        idx, lengths = pad_batch([sequences[i] for i in rows], pad_id)       # (B, T), (B,)
+        loss = F.cross_entropy(model(idx, lengths), labels[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        tt.nn.utils.clip_grad_norm_(params, config.grad_clip)
+        optimizer.step()
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]):
+            raise FloatingPointError(f"the loss became {losses[-1]}; try a smaller --lr")
+    return float(np.mean(losses))
+
+
+@tt.no_grad()
+def evaluate(model, split, pad_id, batch_size=32):
+    """(mean cross-entropy, accuracy) over every example of a split; dropout off."""
+    sequences, labels = split
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for rows in batches(len(sequences), batch_size):
+        idx, lengths = pad_batch([sequences[i] for i in rows], pad_id)
+        logits = model(idx, lengths)                                         # (B, n_classes)
+        total_loss += F.cross_entropy(logits, labels[rows], reduction="sum").item()
+        correct += int((logits.data.argmax(axis=1) == labels[rows]).sum())
+    return total_loss / len(sequences), correct / len(sequences)
+
+
+def evaluate_splits(model, splits, pad_id):
+    """{"train_loss": ..., "train_accuracy": ..., "validation_loss": ..., ...}."""
+    figures = {}
+    for name in SPLIT_NAMES:
+        figures[f"{name}_loss"], figures[f"{name}_accuracy"] = evaluate(model, splits[name],
+                                                                        pad_id)
+    return figures
+
+
+def figures_line(epoch, epochs, figures):
+    parts = [f"{name} loss {figures[f'{name}_loss']:.4f} acc "
+             f"{100 * figures[f'{name}_accuracy']:5.1f}%" for name in SPLIT_NAMES]
+    timing = f" | {figures['seconds']:.1f} s" if "seconds" in figures else " (before training)"
+    return f"epoch {epoch}/{epochs} | " + " | ".join(parts) + timing
+
+
+def fine_tune(model, splits, pad_id, config, params, log=print):
+    """Train `params` of `model` for config.epochs on splits["train"] (each split a pair:
+    token id lists, labels (N,)); returns one dict of figures per epoch, the first (epoch 0)
+    from before training."""
+    tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
+    optimizer = make_optimizer(params, config)
+    generator = np.random.default_rng([config.seed, 4])                # batch order
+    history = [{"epoch": 0, **evaluate_splits(model, splits, pad_id)}]
+    log(figures_line(0, config.epochs, history[0]))
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        batch_loss = train_epoch(model, optimizer, params, splits["train"], pad_id, config,
+                                 generator)
+        seconds = time.perf_counter() - started
+        figures = {"epoch": epoch, "mean_batch_loss": batch_loss, "seconds": seconds,
+                   **evaluate_splits(model, splits, pad_id)}
+        history.append(figures)
+        log(figures_line(epoch, config.epochs, figures))
+    return history
+
+
+# ----- the whole run: python -m gpt finetune-classify ---------------------------------------
+
+def load_base_model(model_dir):
+    """(GPT, tokenizer) to fine-tune: a language model, not already a classifier."""
+    if "GPT2ForSequenceClassification" in read_config(model_dir).get("architectures", []):
+        raise ValueError(f"{model_dir} is already a classifier; fine-tune the language model "
+                         f"it was made from")
+    return GPT.from_pretrained(model_dir), load_tokenizer(model_dir)
+
+
+def prepare_splits(data_path, tokenizer, block_size, seed, label_names=SPAM_LABELS, log=print):
+    """{"train" | "validation" | "test": (token id lists, labels)} from a label<TAB>text file."""
+    examples = read_labeled_texts(data_path, label_names)
+    counts = np.bincount([e.label for e in examples], minlength=len(label_names))
+    splits = balanced_splits(examples, label_names, seed)
+    log(f"{data_path}: " + ", ".join(f"{n:,} {name}" for name, n in zip(label_names, counts))
+        + "; balanced and split: " + ", ".join(f"{len(splits[s]):,} {s}" for s in SPLIT_NAMES))
+    return {name: encode_examples(tokenizer, splits[name], block_size, data_path)
+            for name in SPLIT_NAMES}
+
+
+def finetune_classifier(model_dir, data_path, out, config, log=print):
+    """Fine-tune the GPT in `model_dir` on `data_path`, save the classifier in `out` (a new
+    directory); returns {"history": per-epoch figures, "trainable", "total", "out"}."""
+    check_new_directory(out)             # before minutes of training, not after
+    gpt, tokenizer = load_base_model(model_dir)
+    splits = prepare_splits(data_path, tokenizer, gpt.config.block_size, config.seed, log=log)
+    model = GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=config.seed)
+    if config.lora_rank is None:
+        params = set_trainable(model, config.trainable)
+        what = f"trainable: {config.trainable}"
+    else:
+        params = add_lora(model, config.lora_rank, config.seed)
+        what = f"trainable: LoRA rank {config.lora_rank}, alpha {2 * config.lora_rank}, + head"
+    trainable, total = count_parameters(model)
+    log(f"{what}: {trainable:,} of {total:,} parameters ({100 * trainable / total:.2f}%)")
+    history = fine_tune(model, splits, padding_id(tokenizer), config, params, log=log)
+    if config.lora_rank is not None:
+        merge_lora(model)                # a plain GPT-2 body again, in the usual layout
+    save_classifier(model, tokenizer, out)
+    log(f"saved the classifier in {out}")
+    return {"history": history, "trainable": trainable, "total": total, "out": Path(out)}
