@@ -1,0 +1,85 @@
+"""examples/11_kv_cache.py runs in fast mode: the cache grows one position per step, holds
+what a full pass computes, and generation gives the same tokens with and without it."""
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_example():
+    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it.
+    # One BLAS thread: on a busy 2-core machine OpenBLAS's two threads wait for each other on
+    # this model's small matmuls, and the run without the cache gets ten times slower.
+    env = dict(os.environ, EXAMPLES_FAST="1", OPENBLAS_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    result = subprocess.run([sys.executable, "examples/11_kv_cache.py"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout.splitlines()
+
+
+def number_after(lines, prefix):
+    (line,) = [line for line in lines if line.startswith(prefix)]
+    return float(line[len(prefix):].split()[0])
+
+
+def test_11_kv_cache_grows_is_exact_and_gives_the_same_tokens():
+    lines = run_example()
+    n_layer, H, block_size, D, V, T0, steps = 2, 4, 64, 16, 65, 4, 6
+    assert f"prompt: {[[55, 41, 33, 17]]} (B, T0) = (1, {T0})" in lines
+    assert f"cache.keys ({n_layer}, 1, {H}, {block_size}, {D}) = (n_layer, B, H, max_length, " \
+           "D), float32; cache.values the same" in lines
+    assert f"both preallocated: {2 * n_layer * H * block_size * D * 4:,} bytes; " \
+           "cache.length = 0" in lines
+
+    # one row per step: the prompt first, then one position at a time
+    start = lines.index("step  fed      cache.length  filled keys          logits       picture")
+    rows = [re.fullmatch(r" +(\d+)  (\(.*?\)) +(\d+)  (\(.*?\)) +(\(.*?\)) +\[([#.]+)\]", line)
+            for line in lines[start + 1:start + 2 + steps]]
+    assert all(rows)
+    for step, row in enumerate(rows):
+        fed = T0 if step == 0 else 1
+        length = T0 + step
+        assert int(row[1]) == step
+        assert ast.literal_eval(row[2]) == (1, fed)
+        assert int(row[3]) == length
+        assert ast.literal_eval(row[4]) == (n_layer, 1, H, length, D)
+        assert ast.literal_eval(row[5]) == (1, fed, V)
+        assert row[6] == "#" * length + "." * (T0 + steps - length)
+    generated = ast.literal_eval(lines[start + 2 + steps][len("generated: "):])
+    assert len(generated) == steps and all(0 <= t < V for t in generated)
+    assert "model.generate(prompt, 6, seed=0), the same loop, gives the same tokens: True" in lines
+
+    # the cache holds what one full pass computes (to float32 rounding)
+    assert number_after(lines, "keys, filled one position at a time vs in one pass: "
+                               "max |difference|") < 1e-5
+    assert number_after(lines, "the last step's logits vs the full pass's last row: "
+                               "max |difference|") < 1e-5
+
+    # the work saved, counted; the time measured (printed, never asserted: tests do not time)
+    new_tokens = 48
+    assert f"== 4. {new_tokens} new tokens, sampled with seed 0, with and without the cache ==" \
+        in lines
+    without = sum(T0 + n for n in range(new_tokens))
+    with_ = T0 + new_tokens - 1
+    assert f"positions run through the model: without the cache {without:,}, with it " \
+           f"{with_:,} ({without / with_:.1f} x fewer)" in lines
+    timings = {}
+    for name in ("without the cache:", "with the cache:   "):
+        m = re.fullmatch(re.escape(name) + r" +(\d+\.\d{3}) s, +(\d+\.\d) tokens/s",
+                         next(line for line in lines if line.startswith(name)))
+        seconds, rate = float(m[1]), float(m[2])
+        assert seconds > 0 and abs(rate - new_tokens / seconds) <= 0.01 * rate + 1
+        timings[name.strip()] = seconds
+    ratio = float(re.fullmatch(r"the cache is (\d+\.\d) x faster on this machine, now",
+                               next(line for line in lines if line.startswith("the cache is")))[1])
+    measured = timings["without the cache:"] / timings["with the cache:"]
+    assert abs(ratio - measured) <= 0.05 * measured + 0.1
+    assert f"both give the same {T0 + new_tokens} tokens: True" in lines
+    last = ast.literal_eval(lines[-1][len("the last ten: "):])
+    assert len(last) == 10 and all(0 <= t < V for t in last)
