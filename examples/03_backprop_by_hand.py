@@ -116,9 +116,10 @@ loss_t.backward()
 print(f"loss: by hand {loss:.12f}, tinytorch {loss_t.item():.12f}, "
       f"|difference| {abs(loss - loss_t.item()):.1e}")
 print("max |hand gradient - tinytorch gradient|, per tensor:")
+library_grads = {name: p.grad for name, p in params.items()}
+library_grads.update(logits=logits_t.grad, x=x_t.grad)
 for name, hand in [*hand_grads.items(), ("logits", grad_logits), ("x", grad_x)]:
-    tensor = params.get(name, {"logits": logits_t, "x": x_t}.get(name))
-    print(f"  {name:6} {str(hand.shape):8} {np.max(np.abs(hand - tensor.grad)):.3e}")
+    print(f"  {name:6} {str(hand.shape):8} {np.max(np.abs(hand - library_grads[name])):.3e}")
 
 # ---- 5. Checking one element with finite differences -----------------------------------------
 print("\n== 5. the slope, measured: (loss(W + eps) - loss(W - eps)) / (2 eps) ==")

@@ -145,7 +145,7 @@ print(f"the next call draws other windows: {not np.array_equal(x, x_next)}")
 x_again, y_again = get_batch(train_ids, BLOCK_SIZE, BATCH_SIZE, np.random.default_rng(0))
 print(f"a new generator with the same seed draws the same batch: "
       f"{np.array_equal(x, x_again) and np.array_equal(y, y_again)}")
-val_x, val_y = get_batch(val_ids, BLOCK_SIZE, BATCH_SIZE, np.random.default_rng(1))
+val_x, _ = get_batch(val_ids, BLOCK_SIZE, BATCH_SIZE, np.random.default_rng(1))
 print(f"validation batches come from val_ids alone: {tokenizer.decode(val_x[0].tolist())!r} ...")
 
 # ---- 6. The same with BPE ------------------------------------------------------------------------

@@ -9,17 +9,19 @@ the keys and values of earlier positions never change. The cache stores them:
     every later step       ONE new position: its q, k, v; k and v appended to the cache;
                            its query attends over all cached keys
 
-so step n costs one position's work instead of n positions'.
+so step n costs one position's work instead of n positions'. The cache itself:
+
     cache.keys, cache.values   (n_layer, B, H, max_length, D), preallocated
     cache.length               how many positions are filled
 
 Run it:              python examples/11_kv_cache.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/11_kv_cache.py
 In a debugger:       python -m pdb examples/11_kv_cache.py
-    Break at the line `logits, _ = model(new_ids, kv_cache=cache)` inside the loop of
-    section 2 and inspect `new_ids.shape` (one token), `cache.length` and
-    `cache.keys[0, 0, 0, :cache.length + 1]` (the row that is about to be filled); step into
-    the model (`s`) and on to KVCache.update in gpt/kv_cache.py.
+    Break at the line `logits, _ = model(new_ids, kv_cache=cache)` in the loop of section 2.
+    At the first stop `new_ids.shape` is the prompt's (1, 4) and `cache.length` is 0;
+    `continue` once and it is (1, 1), with `cache.length` 4 and
+    `cache.keys[0, 0, 0, :cache.length]` the first layer's stored keys of head 0. Step into
+    the model (`s`) and on to KVCache.update in gpt/kv_cache.py to see one row written.
 Then read gpt/kv_cache.py (the cache), gpt/generate.py (the loop, with and without it) and
 CausalSelfAttention in gpt/model.py (where update is called).
 """
