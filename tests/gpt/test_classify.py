@@ -1,0 +1,301 @@
+"""Classification fine-tuning: the last real token, what trains, the data, saving, the CLI."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpt import GPT
+from gpt.classifier import GPTClassifier, load_classifier, predict_probabilities, save_classifier
+from gpt.classify import (ClassifyConfig, add_lora, fine_tune, make_optimizer, set_trainable,
+                          train_epoch)
+from gpt.classify_data import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
+                               read_labeled_texts)
+from gpt.cli import main
+from gpt.tokenizers import load_tokenizer
+from tinytorch import safetensors
+
+ROOT = Path(__file__).resolve().parents[2]
+HAM = "Ok lar... Joking wif u oni..."
+SPAM = "WINNER!! You have been selected to receive a 900 prize reward! Call 09061701461."
+
+
+@pytest.fixture(scope="module")
+def tiny(shared_data):
+    """(gpt2-tiny as a GPT, its tokenizer, its directory)."""
+    directory = shared_data / "gpt2-tiny"
+    return GPT.from_pretrained(directory), load_tokenizer(directory), directory
+
+
+@pytest.fixture(scope="module")
+def spam_examples(shared_data):
+    return read_labeled_texts(shared_data / "sms_spam.tsv")
+
+
+def classifier_on(tiny, seed=0):
+    gpt, _, _ = tiny
+    return GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=seed)
+
+
+def small_splits(examples, tokenizer, n_train=32, n_other=8, seed=123):
+    """A few balanced examples per split, encoded: (token id lists, labels)."""
+    splits = balanced_splits(examples, SPAM_LABELS, seed)
+    sizes = {"train": n_train, "validation": n_other, "test": n_other}
+    return {name: encode_examples(tokenizer, splits[name][:size], 128)
+            for name, size in sizes.items()}
+
+
+def write_lines(path, lines):
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+# ----- the model -----------------------------------------------------------------------------
+
+def test_parameter_names_are_hf_sequence_classification_names(tiny):
+    names = [name for name, _ in classifier_on(tiny).named_parameters()]
+    gpt_names = [name for name, _ in tiny[0].named_parameters()]
+    assert names == gpt_names + ["score.weight"]
+    assert all(name.startswith("transformer.") for name in gpt_names)
+    assert classifier_on(tiny).score.weight.shape == (2, 64)
+
+
+def test_a_text_gives_the_same_logits_alone_and_padded_in_a_longer_batch(tiny):
+    model = classifier_on(tiny).eval()
+    _, tokenizer, _ = tiny
+    short = tokenizer.encode_ordinary(HAM)
+    longer = tokenizer.encode_ordinary(SPAM + " " + SPAM)
+    # the pad id (0, <|endoftext|>) inside the text: the lengths, not a search, find its end
+    with_pad_id = short[:3] + [0] + short[3:]
+    alone = model(np.array([short]), np.array([len(short)])).data                    # (1, 2)
+    alone_with_pad_id = model(np.array([with_pad_id])).data
+    idx, lengths = pad_batch([longer, short, with_pad_id], pad_id=0)
+    assert idx.shape == (3, len(longer)) and lengths.tolist() == [len(longer), len(short),
+                                                                   len(short) + 1]
+    assert (idx[1, len(short):] == 0).all()
+    batched = model(idx, lengths).data                                                # (3, 2)
+    np.testing.assert_allclose(batched[1], alone[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(batched[2], alone_with_pad_id[0], rtol=0, atol=1e-6)
+    # reading the padding position instead would give something else
+    assert not np.allclose(model(idx).data[1], alone[0], atol=1e-3)
+
+
+def test_lengths_must_fit_the_batch(tiny):
+    model = classifier_on(tiny)
+    idx = np.array([[5, 6, 7], [8, 9, 0]])
+    with pytest.raises(ValueError, match="between 1 and"):
+        model(idx, np.array([3, 4]))
+    with pytest.raises(ValueError, match="one per row"):
+        model(idx, np.array([3]))
+    with pytest.raises(ValueError, match="no tokens"):
+        pad_batch([[1, 2], []], pad_id=0)
+
+
+# ----- what trains ---------------------------------------------------------------------------
+
+EXPECTED_TRAINABLE = {
+    "head": lambda name: name == "score.weight",
+    "last-block": lambda name: name.startswith(("transformer.h.1.", "transformer.ln_f.",
+                                                "score.")),
+    "all": lambda name: True,
+    "lora": lambda name: name.endswith(("lora_A", "lora_B")) or name == "score.weight",
+}
+
+
+@pytest.mark.parametrize("trainable", ["head", "last-block", "all", "lora"])
+def test_frozen_parameters_get_no_gradient_and_no_optimizer_state(tiny, spam_examples,
+                                                                  trainable):
+    model = classifier_on(tiny)
+    config = ClassifyConfig(batch_size=4)
+    if trainable == "lora":
+        params = add_lora(model, rank=2, seed=0)
+    else:
+        params = set_trainable(model, trainable)
+    named = dict(model.named_parameters())
+    expected = {name for name in named if EXPECTED_TRAINABLE[trainable](name)}
+    assert {name for name, p in named.items() if p.requires_grad} == expected
+    assert {id(p) for p in params} == {id(named[name]) for name in expected}
+
+    optimizer = make_optimizer(params, config)
+    split = small_splits(spam_examples, tiny[1], n_train=4)["train"]       # one batch
+    train_epoch(model, optimizer, params, split, 0, config, np.random.default_rng(0))
+    for name, p in named.items():
+        if name not in expected:
+            assert p.grad is None, name
+        elif name.endswith("lora_A"):
+            assert p.grad is not None, name      # zero at first: B starts at zero
+        else:
+            assert p.grad is not None and np.abs(p.grad).sum() > 0, name
+    assert {id(p) for p in optimizer.state} == {id(named[name]) for name in expected}
+
+
+# ----- the data ------------------------------------------------------------------------------
+
+def test_balancing_and_split_sizes_are_deterministic(spam_examples):
+    assert len(spam_examples) == 4827 + 747
+    assert spam_examples[0].line == 2 and spam_examples[0].label == 0
+    splits = balanced_splits(spam_examples, SPAM_LABELS, seed=123)
+    assert {name: len(split) for name, split in splits.items()} == {
+        "train": 1045, "validation": 149, "test": 300}
+    every = [e for split in splits.values() for e in split]
+    assert len({e.line for e in every}) == 1494
+    assert np.bincount([e.label for e in every]).tolist() == [747, 747]
+    again = balanced_splits(spam_examples, SPAM_LABELS, seed=123)
+    assert all([e.line for e in splits[s]] == [e.line for e in again[s]] for s in splits)
+    other = balanced_splits(spam_examples, SPAM_LABELS, seed=124)
+    assert [e.line for e in other["test"]] != [e.line for e in splits["test"]]
+
+
+def test_sequences_are_cut_to_the_context(spam_examples, tiny):
+    _, tokenizer, _ = tiny
+    longest = max(spam_examples, key=lambda e: len(e.text))
+    (ids,), labels = encode_examples(tokenizer, [longest], block_size=128)
+    assert len(ids) == 128 and labels.tolist() == [longest.label]
+
+
+@pytest.mark.parametrize("lines, line_number, message", [
+    (["Label\tSMS", "ham\tfine", "spam no tab here"], 3, "expected a label, a tab and a text"),
+    (["Label\tSMS", "hamm\tfine"], 2, "the label 'hamm' is not one of the known labels"),
+    (["Label\tSMS", "ham\tfine", "spam\t  "], 3, "expected a text after the tab"),
+    (["ham fine", "ham\tfine"], 1, "expected a header line"),
+])
+def test_a_bad_data_file_names_the_line_and_what_was_expected(tmp_path, lines, line_number,
+                                                              message):
+    path = write_lines(tmp_path / "bad.tsv", lines)
+    with pytest.raises(ValueError, match=f"line {line_number}: {message}"):
+        read_labeled_texts(path)
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    path = tmp_path / "bytes.tsv"
+    path.write_bytes(b"Label\tSMS\nham\tok\nspam\tfree \xff prize\n")
+    with pytest.raises(ValueError, match="line 3: not valid UTF-8"):
+        read_labeled_texts(path)
+
+
+def test_a_missing_class_or_an_empty_split_is_a_clear_error(tmp_path):
+    only_ham = read_labeled_texts(write_lines(tmp_path / "ham.tsv", ["L\tT", "ham\ta", "ham\tb"]))
+    with pytest.raises(ValueError, match="no 'spam' examples"):
+        balanced_splits(only_ham, SPAM_LABELS, seed=0)
+    few = read_labeled_texts(write_lines(tmp_path / "few.tsv",
+                                         ["L\tT", "ham\ta", "spam\tb", "ham\tc", "spam\td"]))
+    with pytest.raises(ValueError, match="the validation split is empty"):
+        balanced_splits(few, SPAM_LABELS, seed=0)
+
+
+# ----- training, saving ----------------------------------------------------------------------
+
+def test_a_short_training_run_lowers_the_loss(tiny, spam_examples):
+    model = classifier_on(tiny)
+    config = ClassifyConfig(epochs=2, lr=1e-3)
+    params = set_trainable(model, "all")
+    history = fine_tune(model, small_splits(spam_examples, tiny[1]), 0, config, params,
+                        log=lambda line: None)
+    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert history[-1]["train_accuracy"] > history[0]["train_accuracy"]
+    assert {"validation_loss", "test_accuracy", "seconds"} <= history[-1].keys()
+
+
+def test_a_saved_classifier_reloads_and_predicts_the_same(tiny, tmp_path):
+    _, tokenizer, _ = tiny
+    model = classifier_on(tiny, seed=5)
+    add_lora(model, rank=2, seed=0)
+    for name, p in model.named_parameters():      # a trained-looking LoRA correction
+        if name.endswith("lora_B"):
+            p.data[...] = np.random.default_rng(1).normal(0, 0.1, p.shape)
+    texts = [HAM, SPAM, "see you at 5"]
+    before = predict_probabilities(model, tokenizer, texts)
+    from gpt.lora import merge_lora
+    save_classifier(merge_lora(model), tokenizer, tmp_path / "classifier")
+
+    loaded, loaded_tokenizer = load_classifier(tmp_path / "classifier")
+    after = predict_probabilities(loaded, loaded_tokenizer, texts)
+    np.testing.assert_allclose(after, before, atol=1e-5)
+    assert loaded.label_names == SPAM_LABELS
+    config = json.loads((tmp_path / "classifier" / "config.json").read_text())
+    assert config["architectures"] == ["GPT2ForSequenceClassification"]
+    assert config["num_labels"] == 2 and config["pad_token_id"] == 0
+    assert config["id2label"] == {"0": "ham", "1": "spam"}
+    assert config["label2id"] == {"ham": 0, "spam": 1}
+    weights_path = tmp_path / "classifier" / "model.safetensors"
+    weights = safetensors.load_file(weights_path)
+    assert weights["score.weight"].shape == (2, 64)
+    assert weights["transformer.h.0.attn.c_attn.weight"].shape == (64, 192)      # Conv1D
+    assert not any("lora" in key for key in weights)
+    assert safetensors.read_metadata(weights_path) == {"format": "pt"}
+    assert (tmp_path / "classifier" / "vocab.json").is_file()
+    assert not list(tmp_path.glob(".tmp*"))
+    with pytest.raises(FileExistsError, match="already exists"):
+        save_classifier(loaded, tokenizer, tmp_path / "classifier")
+
+
+# ----- the command line ----------------------------------------------------------------------
+
+def one_line_error(capsys, *argv):
+    assert main([str(a) for a in argv]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    return lines[0]
+
+
+def test_user_mistakes_are_one_line_errors(tiny, shared_data, tmp_path, capsys):
+    _, _, model_dir = tiny
+    data = shared_data / "sms_spam.tsv"
+    flags = ["--model", model_dir, "--data", data, "--out", tmp_path / "new"]
+    assert "missing.tsv" in one_line_error(capsys, "finetune-classify", "--model", model_dir,
+                                           "--data", tmp_path / "missing.tsv", "--out",
+                                           tmp_path / "o")
+    assert "config.json" in one_line_error(capsys, "finetune-classify", "--model",
+                                           tmp_path / "nowhere", "--data", data, "--out",
+                                           tmp_path / "o")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file.txt").write_text("keep me")
+    assert "already exists" in one_line_error(capsys, "finetune-classify", "--model",
+                                              model_dir, "--data", data, "--out",
+                                              tmp_path / "taken")
+    assert (tmp_path / "taken" / "file.txt").read_text() == "keep me"
+    assert "epochs" in one_line_error(capsys, "finetune-classify", *flags, "--epochs", 0)
+    assert "lr" in one_line_error(capsys, "finetune-classify", *flags, "--lr", -1)
+    assert "head, last-block, all" in one_line_error(capsys, "finetune-classify", *flags,
+                                                     "--trainable", "everything")
+    assert "--trainable" in one_line_error(capsys, "finetune-classify", *flags,
+                                           "--trainable", "head", "--lora-rank", 4)
+    assert "line 2" in one_line_error(capsys, "finetune-classify", "--model", model_dir,
+                                      "--data", write_lines(tmp_path / "bad.tsv",
+                                                            ["L\tT", "junk"]),
+                                      "--out", tmp_path / "o")
+    assert "not a classifier" in one_line_error(capsys, "classify", "--model", model_dir,
+                                                "--text", "hi")
+    assert not (tmp_path / "new").exists() and not (tmp_path / "o").exists()
+
+
+def test_finetune_then_classify_from_the_command_line(spam_examples, shared_data, tmp_path):
+    # a small balanced file: 20 of each class
+    ham = [e for e in spam_examples if e.label == 0][:20]
+    spam = [e for e in spam_examples if e.label == 1][:20]
+    data = write_lines(tmp_path / "small.tsv", ["Label\tSMS"] + [
+        f"{SPAM_LABELS[e.label]}\t{e.text}" for pair in zip(ham, spam) for e in pair])
+    out = tmp_path / "classifier"
+    run = subprocess.run([sys.executable, "-m", "gpt", "finetune-classify", "--model",
+                          str(shared_data / "gpt2-tiny"), "--data", str(data), "--out",
+                          str(out), "--epochs", "1", "--trainable", "last-block"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "20 ham, 20 spam; balanced and split: 28 train, 4 validation, 8 test" in run.stdout
+    assert "epoch 1/1 | train loss" in run.stdout and "test loss" in run.stdout
+    assert f"saved the classifier in {out}" in run.stdout
+    result = subprocess.run([sys.executable, "-m", "gpt", "classify", "--model", str(out),
+                             "--text", SPAM], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    label, probability = result.stdout.split()
+    assert label in SPAM_LABELS and 0.5 <= float(probability) <= 1.0
+    again = subprocess.run([sys.executable, "-m", "gpt", "finetune-classify", "--model",
+                            str(shared_data / "gpt2-tiny"), "--data", str(data), "--out",
+                            str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    assert again.stderr.startswith("error: ") and "already exists" in again.stderr
