@@ -16,6 +16,8 @@ so step n costs one position's work instead of n positions'. The cache itself:
 
 Run it:              python examples/11_kv_cache.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/11_kv_cache.py
+Steadier timings:    OPENBLAS_NUM_THREADS=1 python examples/11_kv_cache.py  (on a busy
+                     machine, BLAS threads waiting for each other can dominate the times)
 In a debugger:       python -m pdb examples/11_kv_cache.py
     Break at the line `logits, _ = model(new_ids, kv_cache=cache)` in the loop of section 2.
     At the first stop `new_ids.shape` is the prompt's (1, 4) and `cache.length` is 0;
@@ -37,7 +39,7 @@ from gpt.sampling import next_tokens
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 PROMPT_TOKENS = 4
 STEPS = 6                                   # section 2: steps shown one by one
-NEW_TOKENS = 48 if FAST else 160            # section 4: tokens generated for the timing
+NEW_TOKENS = 48 if FAST else 120            # section 4: tokens generated for the timing
 SIZES = (dict(block_size=64, n_layer=2, n_head=4, n_embd=64) if FAST else
          dict(block_size=256, n_layer=4, n_head=4, n_embd=128))
 
@@ -113,12 +115,18 @@ seconds_with = time.perf_counter() - start
 print(f"without the cache: {seconds_without:7.3f} s, {NEW_TOKENS / seconds_without:8.1f} "
       f"tokens/s")
 print(f"with the cache:    {seconds_with:7.3f} s, {NEW_TOKENS / seconds_with:8.1f} tokens/s")
-print(f"the cache is {seconds_without / seconds_with:.1f} x faster on this machine, now")
-# Why not as many times faster as it saves positions? Each step also pays costs that do not
-# grow with the length: Python's work per op and per layer, and the weights' matmuls for the
-# new position. For a model this small they dominate; for GPT-2's sizes, the positions do.
-print("(less than the positions saved: every step also pays a cost that does not depend on "
-      "the length)")
+speedup = seconds_without / seconds_with
+print(f"the cache is {speedup:.1f} x faster on this machine, now")
+# Usually less than the positions saved: each step also pays costs that do not grow with the
+# length (Python's work per op and per layer, the weights' matmuls for the new position); for
+# a model this small they weigh a lot. More than that means the long passes without the cache
+# were slowed by something else: other programs, or BLAS threads waiting for each other.
+if speedup <= positions_without / positions_with:
+    print("(less than the positions saved: every step also pays a cost that does not depend "
+          "on the length)")
+else:
+    print("(more than the positions saved: the machine slowed the long passes; try again "
+          "with OPENBLAS_NUM_THREADS=1)")
 print(f"both give the same {with_cache.shape[1]} tokens: "
       f"{np.array_equal(without_cache, with_cache)}")
 print(f"the last ten: {with_cache[0, -10:].tolist()}")
