@@ -41,6 +41,7 @@ def merge_by_rank(piece, ranks):
     >>> merge_by_rank(b"abc", {b"ab": 256, b"bc": 257, b"abc": 258})
     [b'abc']
     """
+    # BEGIN EXERCISE bpe_encode_by_rank: merge the lowest-ranked adjacent pair until none
     parts = [piece[i:i + 1] for i in range(len(piece))]
     pair_ranks = [ranks.get(piece[i:i + 2], NO_MERGE) for i in range(len(piece) - 1)]
     while pair_ranks:
@@ -55,6 +56,7 @@ def merge_by_rank(piece, ranks):
         if index < len(pair_ranks):
             pair_ranks[index] = ranks.get(parts[index] + parts[index + 1], NO_MERGE)
     return parts
+    # END EXERCISE bpe_encode_by_rank
 
 
 def merge_by_rank_heap(piece, ranks):

@@ -19,10 +19,12 @@ def count_pairs(ids, counts=None):
     >>> count_pairs([97, 97, 97, 98])
     {(97, 97): 2, (97, 98): 1}
     """
+    # BEGIN EXERCISE bpe_count_pairs: count each adjacent pair, zip(ids, ids[1:])
     counts = {} if counts is None else counts
     for pair in zip(ids, ids[1:]):
         counts[pair] = counts.get(pair, 0) + 1
     return counts
+    # END EXERCISE bpe_count_pairs
 
 
 def merge_pair(ids, pair, new_id):
@@ -31,6 +33,7 @@ def merge_pair(ids, pair, new_id):
     >>> merge_pair([97, 97, 97, 97], (97, 97), 256)
     [256, 256]
     """
+    # BEGIN EXERCISE bpe_merge_pair: left to right: a match becomes new_id, skip two
     merged = []
     index = 0
     while index < len(ids):
@@ -41,6 +44,7 @@ def merge_pair(ids, pair, new_id):
             merged.append(ids[index])
             index += 1
     return merged
+    # END EXERCISE bpe_merge_pair
 
 
 def most_frequent_pair(counts):

@@ -37,7 +37,7 @@ class KVCache:
     def update(self, layer, k, v):
         """Store the new keys and values k, v (B, H, T, D) of `layer` after the cached ones;
         return all of them so far, (B, H, length + T, D) each."""
-        # BEGIN EXERCISE kv_cache_update
+        # BEGIN EXERCISE kv_cache_update: store k, v after the cached ones; return all
         if k.requires_grad or v.requires_grad:
             raise RuntimeError("the KV cache is for generation: run it under tt.no_grad()")
         start, end = self.length, self.length + k.shape[2]

@@ -17,7 +17,7 @@ def top_k_filter(logits, k):
 def top_p_filter(logits, p):
     """Keep the smallest set of most likely tokens whose probabilities add up to at least p
     (nucleus sampling). The most likely token is always kept."""
-    # BEGIN EXERCISE top_p_filter
+    # BEGIN EXERCISE top_p_filter: drop a token once the mass before it reaches p
     order = np.argsort(-logits, axis=-1, kind="stable")                # most likely first
     sorted_logits = np.take_along_axis(logits, order, axis=-1)
     probs = softmax(sorted_logits)

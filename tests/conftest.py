@@ -14,8 +14,12 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+from exercise_tests import EXERCISE_TESTS, exercises_of
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# ../shared/data beside the project; TINYGPT_SHARED_DATA points elsewhere (a student copy of
+# the project made by examples/make_exercises.py can live anywhere).
+SHARED_DATA = Path(os.environ.get("TINYGPT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +31,16 @@ def shared_data():
             pytest.fail(f"reference data not found at {SHARED_DATA} (required in CI)")
         pytest.skip(f"reference data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_configure(config):
+    for name in EXERCISE_TESTS:
+        config.addinivalue_line("markers", f"{name}: the tests that grade exercise {name}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with the exercises it grades (tests/exercise_tests.py), so that
+    `pytest -m <exercise>` selects them."""
+    for item in items:
+        for name in exercises_of(item.nodeid):
+            item.add_marker(getattr(pytest.mark, name))

@@ -168,12 +168,14 @@ def unbroadcast(grad, shape):
     An input of shape (3, 1) added to one of shape (2, 3, 4) was stretched along the last axis
     and repeated along a new first one; its gradient is the output's gradient summed over both.
     """
+    # BEGIN EXERCISE unbroadcast: sum over axes broadcasting added or stretched
     extra = grad.ndim - len(shape)
     stretched = [extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1]
     axes = tuple(range(extra)) + tuple(stretched)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+    # END EXERCISE unbroadcast
 
 
 def _topological_order(root):
@@ -182,6 +184,7 @@ def _topological_order(root):
     Iterative depth-first search (a 10,000-op chain must not hit Python's recursion limit);
     a node reached along many paths is visited once.
     """
+    # BEGIN EXERCISE topological_sort: iterative DFS; each node after all its consumers
     order, visited = [], {root}
     stack = [(root, iter(root.inputs))]
     while stack:
@@ -199,6 +202,7 @@ def _topological_order(root):
             order.append(node)
     order.reverse()
     return order
+    # END EXERCISE topological_sort
 
 
 def _raise_freed():

@@ -254,32 +254,39 @@ class Adam(Optimizer):
                     state = self.state[p] = {"step": 0, "exp_avg": np.zeros(p.shape, p.dtype),
                                              "exp_avg_sq": np.zeros(p.shape, p.dtype)}
                 state["step"] += 1
-                # Python floats, so a float32 parameter is updated in float32.
-                bias_correction1 = 1.0 - beta1 ** state["step"]
-                bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** state["step"])
-                step_size = lr / bias_correction1
                 for param, grad, m, v in self._pieces(p.data, p.grad, state["exp_avg"],
                                                       state["exp_avg_sq"]):
-                    tmp = self._temporary(param)
-                    if weight_decay != 0.0:
-                        if self.decoupled_weight_decay:
-                            param *= 1.0 - lr * weight_decay        # AdamW: shrink p itself
-                        else:
-                            np.multiply(param, weight_decay, out=tmp)   # Adam: L2 in the grad
-                            grad = tmp + grad   # a new array: tmp is needed again below
-                    m *= beta1
-                    np.multiply(grad, 1.0 - beta1, out=tmp)
-                    m += tmp
-                    v *= beta2
-                    np.multiply(grad, grad, out=tmp)
-                    tmp *= 1.0 - beta2
-                    v += tmp
-                    denom = np.sqrt(v, out=tmp)
-                    denom /= bias_correction2_sqrt
-                    denom += eps
-                    update = np.divide(m, denom, out=tmp)
-                    update *= step_size
-                    param -= update
+                    adam_update(param, grad, m, v, self._temporary(param), state["step"], lr,
+                                beta1, beta2, eps, weight_decay, self.decoupled_weight_decay)
+
+
+def adam_update(param, grad, m, v, tmp, step, lr, beta1, beta2, eps, weight_decay, decoupled):
+    """One Adam (or, with `decoupled`, AdamW) update, in place on param, m and v (arrays of one
+    shape; tmp is scratch memory of that shape). See Adam's docstring for the formulas."""
+    # BEGIN EXERCISE adamw_step: decay p, update m and v, bias-corrected step
+    # Python floats, so a float32 parameter is updated in float32.
+    step_size = lr / (1.0 - beta1 ** step)
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    if weight_decay != 0.0:
+        if decoupled:
+            param *= 1.0 - lr * weight_decay            # AdamW: shrink p itself
+        else:
+            np.multiply(param, weight_decay, out=tmp)   # Adam: L2 in the gradient
+            grad = tmp + grad       # a new array: tmp is needed again below
+    m *= beta1
+    np.multiply(grad, 1.0 - beta1, out=tmp)
+    m += tmp
+    v *= beta2
+    np.multiply(grad, grad, out=tmp)
+    tmp *= 1.0 - beta2
+    v += tmp
+    denom = np.sqrt(v, out=tmp)
+    denom /= bias_correction2_sqrt
+    denom += eps
+    update = np.divide(m, denom, out=tmp)
+    update *= step_size
+    param -= update
+    # END EXERCISE adamw_step
 
 
 class AdamW(Adam):

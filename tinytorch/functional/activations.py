@@ -30,7 +30,7 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN EXERCISE softmax_backward
+        # BEGIN EXERCISE softmax_backward: dL/dx = s * (g - sum(g * s)) along dim
         (probs,) = ctx.saved_tensors
         grad_x = grad * probs
         grad_x -= probs * np.sum(grad_x, axis=ctx.dim, keepdims=True)
@@ -55,8 +55,10 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN EXERCISE log_softmax_backward: dL/dx = g - exp(out) * sum(g) along dim
         (log_probs,) = ctx.saved_tensors
         return grad - np.exp(log_probs) * np.sum(grad, axis=ctx.dim, keepdims=True), None
+        # END EXERCISE log_softmax_backward
 
 
 GELU_C = math.sqrt(2.0 / math.pi)
@@ -84,7 +86,7 @@ def gelu_derivative(x, t):
 
     dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx,   du/dx = c (1 + 3 a x^2)
     """
-    # BEGIN EXERCISE gelu_derivative
+    # BEGIN EXERCISE gelu_derivative: dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2)
     du_dx = x * x
     du_dx *= 3.0 * GELU_C * GELU_A
     du_dx += GELU_C

@@ -84,9 +84,11 @@ def dropout(x, p=0.5, training=True, generator=None):
 
 
 def scaled_dot_product_attention(q, k, v, is_causal=False, dropout_p=0.0, generator=None):
+    # BEGIN EXERCISE causal_attention: q k^T / sqrt(D), mask the future, softmax, @ v
     scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)    # (B, H, Tq, Tk)
     if is_causal:
         scores = scores.masked_fill(causal_mask(q.shape[-2], k.shape[-2]), float("-inf"))
     weights = softmax(scores, dim=-1)
     weights = dropout(weights, dropout_p, training=dropout_p > 0.0, generator=generator)
     return weights @ v
+    # END EXERCISE causal_attention

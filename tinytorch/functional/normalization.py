@@ -60,7 +60,7 @@ def normalize_rows(rows, eps):
 
 def normalize_backward(grad, xhat, rstd, weight):
     """dL/dx for rows (N, D), given g = dL/dy, xhat, rstd and weight (None for no weight)."""
-    # BEGIN EXERCISE layer_norm_backward
+    # BEGIN EXERCISE layer_norm_backward: rstd * (gh - mean(gh) - xhat * mean(gh * xhat))
     grad_xhat = grad * weight if weight is not None else grad.copy()
     mean_grad = row_means(grad_xhat)                                  # (N,)
     mean_grad_xhat = row_dots(grad_xhat, xhat) * (1.0 / xhat.shape[1])

@@ -28,6 +28,7 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN EXERCISE matmul_backward: grad_a = grad @ b^T, grad_b = a^T @ grad (mind 1-D)
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         a_is_vector, b_is_vector = a.ndim == 1, b.ndim == 1
@@ -48,3 +49,4 @@ class MatMul(Function):
         if b_is_vector and grad_b is not None:
             grad_b = grad_b[..., 0]
         return grad_a, grad_b                # the engine sums over broadcast batch dims
+        # END EXERCISE matmul_backward
