@@ -7,8 +7,8 @@ One iteration:
 
 An output directory is a complete checkpoint: the model in Hugging Face's layout
 (config.json + model.safetensors), the tokenizer (see gpt.tokenizers), train_state.npz (the
-optimizer's moments, the iteration, the random generators' states, both configs) and
-metrics.jsonl (one JSON object per logged line). `--resume` continues from it exactly: the
+optimizer's moments, the iteration, the random generators' states, both configs),
+metrics.jsonl (one JSON object per logged line) and loss.svg (the curves, for a browser). `--resume` continues from it exactly: the
 same batches, the same dropout masks, the same losses.
 """
 import dataclasses
@@ -25,10 +25,12 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch import optim
+from tinytorch.serialization import atomic_write
 
 from .config import GPTConfig
 from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read_text, split_ids
 from .model import GPT
+from .pictures import loss_curve_svg, read_metrics
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
 
 STATE_FILE = "train_state.npz"
@@ -238,6 +240,9 @@ class Run:
 
     def save(self):
         save_checkpoint(self.out, self.model, self.tokenizer, self.optimizer, self.state())
+        svg = loss_curve_svg(read_metrics(self.out / METRICS_FILE), title=str(self.out))
+        with atomic_write(self.out / "loss.svg") as f:          # the curve beside the model
+            f.write(svg.encode("utf-8"))
 
     def record(self, entry):
         with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:

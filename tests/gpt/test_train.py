@@ -1,5 +1,6 @@
 """The training loop: it learns, it resumes exactly, it writes what it promises."""
 import json
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -49,8 +50,10 @@ def test_training_lowers_the_loss_and_writes_a_complete_checkpoint(tmp_path):
     assert np.mean([losses[i] for i in range(51, 61)]) < 0.7 * np.mean([losses[i] for i in range(1, 6)])
     out = tmp_path / "run"
     for name in ("config.json", "model.safetensors", "tokenizer.chars.json", "train_state.npz",
-                 "metrics.jsonl"):
+                 "metrics.jsonl", "loss.svg"):
         assert (out / name).is_file(), name
+    svg = ET.fromstring((out / "loss.svg").read_text())
+    assert {p.get("class") for p in svg.iter("{http://www.w3.org/2000/svg}path")} == {"train", "val"}
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").open()]
     evals = [m for m in metrics if "val_loss" in m]
     assert [m["iter"] for m in evals] == [30, 60] and evals[-1]["val_batches"] >= 400

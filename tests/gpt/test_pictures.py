@@ -1,0 +1,68 @@
+"""Pictures: the terminal heatmap, the SVG files, and the attention weights behind them."""
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+import tinytorch as tt
+from gpt import GPT, GPTConfig
+from gpt.attention_maps import attention_weights
+from gpt.pictures import heatmap_svg, loss_curve_svg, terminal_heatmap
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return GPT(GPTConfig(vocab_size=20, block_size=16, n_layer=2, n_head=2, n_embd=16), seed=3)
+
+
+def test_attention_weights_are_what_the_block_uses(model):
+    idx = np.random.default_rng(0).integers(0, 20, (1, 6))
+    weights = attention_weights(model, idx, layer=1)
+    assert weights.shape == (1, 2, 6, 6)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-6)
+    assert np.all(np.triu(weights, 1) == 0)                       # causal: no future
+    with tt.no_grad():                                             # rebuild block 1's attention
+        body = model.transformer
+        x = body.h[0](body.wte(idx) + body.wpe(np.arange(6)))
+        attn = body.h[1].attn
+        h = body.h[1].ln_1(x)
+        expected = attn(h).data
+        v = attn.c_attn(h).data[..., 32:].reshape(1, 6, 2, 8).transpose(0, 2, 1, 3)
+        y = (weights @ v).transpose(0, 2, 1, 3).reshape(1, 6, 16)
+        np.testing.assert_allclose(attn.c_proj(tt.tensor(y)).data, expected, atol=1e-5)
+
+
+def test_bad_layer_is_named(model):
+    with pytest.raises(ValueError, match="layers 0 to 1"):
+        attention_weights(model, np.zeros((1, 3), dtype=np.int64), layer=2)
+
+
+def test_terminal_heatmap_shades_and_values():
+    weights = np.array([[1.0, 0.0], [0.5, 0.5]])
+    lines = terminal_heatmap(weights, ["a", "b"], ["a", "b"], label_width=3)
+    assert lines[-2:] == ["  a █ ", "  b ▒▒"]       # 0.5 is the middle of five shades
+    with_values = terminal_heatmap(weights, ["a", "b"], ["a", "b"], values=True, label_width=3)
+    assert with_values[-1] == "  b  0.50 0.50"
+
+
+def test_heatmap_svg_is_xml_with_one_square_per_cell_and_the_labels():
+    root = ET.fromstring(heatmap_svg(np.eye(3), ["x", "y", "<z>"], ["x", "y", "<z>"], "L0 H1"))
+    assert root.tag == SVG + "svg"
+    assert len(root.findall(f"{SVG}rect")) == 9
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert texts.count("<z>") == 2 and "L0 H1" in texts
+
+
+def test_loss_curve_svg_has_one_path_per_curve_and_labels():
+    metrics = [{"iter": i, "loss": 4.0 - i / 10, "lr": 1e-3} for i in range(1, 21)]
+    metrics += [{"iter": 10, "val_loss": 3.5, "train_loss_eval": 3.4},
+                {"iter": 20, "val_loss": 2.9, "train_loss_eval": 2.8}]
+    root = ET.fromstring(loss_curve_svg(metrics, title="run"))
+    paths = {p.get("class"): p.get("d") for p in root.iter(f"{SVG}path")}
+    assert set(paths) == {"train", "val"}
+    assert paths["train"].count("L") == 19 and paths["val"].count("L") == 1
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert {"train loss", "val loss", "iteration", "run"} <= set(texts)
