@@ -1,4 +1,5 @@
-"""The command line: `python -m gpt train|sample ...`.
+"""The command line: `python -m gpt train|sample|finetune-classify|classify|finetune-instruct|
+attention ...` (`python -m gpt COMMAND --help` explains each).
 
 Library code raises exceptions; only here does a user's mistake (a missing file, a bad flag
 value, a directory that is not a checkpoint) become a one-line message and a non-zero exit.
@@ -9,6 +10,8 @@ import dataclasses
 import sys
 
 import numpy as np
+
+from tinytorch.serialization import atomic_write
 
 from .generate import generate_tokens
 from .tokenizers import end_of_text_id, load_tokenizer
@@ -46,6 +49,7 @@ def build_parser():
     add_finetune_instruct_command(commands)
     add_finetune_classify_command(commands)
     add_classify_command(commands)
+    add_attention_command(commands)
     return parser
 
 
@@ -282,4 +286,45 @@ def run_classify(args, out=None):
     probabilities = predict_probabilities(model, tokenizer, [args.text])[0]    # (n_classes,)
     best = int(probabilities.argmax())
     out.write(f"{model.label_names[best]} {probabilities[best]:.2f}\n")
+    return 0
+
+
+# ----- attention -----------------------------------------------------------------------------
+
+def add_attention_command(commands):
+    p = commands.add_parser(
+        "attention", help="show one head's attention weights for a text",
+        description="Print the attention weights of one layer and head for a text as a "
+                    "heatmap in the terminal (row i: how much token i looks at each token).")
+    p.add_argument("--model", required=True, help="a checkpoint directory")
+    p.add_argument("--text", required=True, help="the text to look at")
+    p.add_argument("--layer", type=int, default=0, help="the block (default 0)")
+    p.add_argument("--head", type=int, default=0, help="the head (default 0)")
+    p.add_argument("--values", action="store_true", help="print the weights as numbers")
+    p.add_argument("--svg", help="also write the map as an SVG image to this file")
+    p.set_defaults(run=run_attention)
+
+
+def run_attention(args, out=None):
+    from .attention_maps import attention_weights
+    from .model import GPT
+    from .pictures import heatmap_svg, terminal_heatmap
+    out = out or sys.stdout
+    model = GPT.from_pretrained(args.model)
+    tokenizer = load_tokenizer(args.model)
+    ids = tokenizer.encode(args.text, allowed_special="all")
+    if not ids:
+        raise ValueError("the text is empty")
+    if not 0 <= args.head < model.config.n_head:
+        raise ValueError(f"head {args.head} does not exist: the model has heads 0 to "
+                         f"{model.config.n_head - 1}")
+    weights = attention_weights(model, np.array([ids]), args.layer)[0, args.head]   # (T, T)
+    labels = [tokenizer.decode([i]) for i in ids]
+    title = f"layer {args.layer}, head {args.head}"
+    out.write(title + "\n" + "\n".join(terminal_heatmap(weights, labels, labels, args.values))
+              + "\n")
+    if args.svg:
+        with atomic_write(args.svg) as f:
+            f.write(heatmap_svg(weights, labels, labels, title).encode("utf-8"))
+        out.write(f"wrote {args.svg}\n")
     return 0

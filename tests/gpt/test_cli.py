@@ -108,3 +108,21 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
                   tmp_path / "corpus.txt")
     # the checkpoint is past iteration 1 already: resuming just evaluates and samples
     assert resumed.returncode == 0, resumed.stderr
+
+
+def test_attention_heatmap_in_the_terminal_and_as_svg(shared_data, tmp_path):
+    import xml.etree.ElementTree as ET
+    svg = tmp_path / "map.svg"
+    result = gpt("attention", "--model", shared_data / "gpt2-tiny", "--text", "To be, or not",
+                 "--layer", 1, "--head", 2, "--svg", svg)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "layer 1, head 2"
+    assert any(line.rstrip().endswith("█") for line in lines)   # the first token sees itself
+    root = ET.fromstring(svg.read_text())
+    assert len(root.findall("{http://www.w3.org/2000/svg}rect")) > 4
+    values = gpt("attention", "--model", shared_data / "gpt2-tiny", "--text", "To be",
+                 "--values")
+    assert "1.00" in values.stdout
+    assert_one_line_error(gpt("attention", "--model", shared_data / "gpt2-tiny", "--text", "x",
+                              "--layer", 5), "layers 0 to 1")
