@@ -1,5 +1,6 @@
 """Classification fine-tuning: the last real token, what trains, the data, saving, the CLI."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,14 @@ def small_splits(examples, tokenizer, n_train=32, n_other=8, seed=123):
     sizes = {"train": n_train, "validation": n_other, "test": n_other}
     return {name: encode_examples(tokenizer, splits[name][:size], 128)
             for name, size in sizes.items()}
+
+
+def gpt_command(*args, timeout=120):
+    # One BLAS thread: on a busy 2-core machine OpenBLAS's two threads wait for each other on
+    # gpt2-tiny's small matmuls; the numbers are the same.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "gpt", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def write_lines(path, lines):
@@ -280,22 +289,17 @@ def test_finetune_then_classify_from_the_command_line(spam_examples, shared_data
     data = write_lines(tmp_path / "small.tsv", ["Label\tSMS"] + [
         f"{SPAM_LABELS[e.label]}\t{e.text}" for pair in zip(ham, spam) for e in pair])
     out = tmp_path / "classifier"
-    run = subprocess.run([sys.executable, "-m", "gpt", "finetune-classify", "--model",
-                          str(shared_data / "gpt2-tiny"), "--data", str(data), "--out",
-                          str(out), "--epochs", "1", "--trainable", "last-block"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run = gpt_command("finetune-classify", "--model", shared_data / "gpt2-tiny", "--data", data,
+                      "--out", out, "--epochs", 1, "--trainable", "last-block")
     assert run.returncode == 0, run.stderr
     assert "20 ham, 20 spam; balanced and split: 28 train, 4 validation, 8 test" in run.stdout
     assert "epoch 1/1 | train loss" in run.stdout and "test loss" in run.stdout
     assert f"saved the classifier in {out}" in run.stdout
-    result = subprocess.run([sys.executable, "-m", "gpt", "classify", "--model", str(out),
-                             "--text", SPAM], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)
+    result = gpt_command("classify", "--model", out, "--text", SPAM)
     assert result.returncode == 0, result.stderr
     label, probability = result.stdout.split()
     assert label in SPAM_LABELS and 0.5 <= float(probability) <= 1.0
-    again = subprocess.run([sys.executable, "-m", "gpt", "finetune-classify", "--model",
-                            str(shared_data / "gpt2-tiny"), "--data", str(data), "--out",
-                            str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    again = gpt_command("finetune-classify", "--model", shared_data / "gpt2-tiny", "--data",
+                        data, "--out", out)
     assert again.returncode == 1 and "Traceback" not in again.stderr
     assert again.stderr.startswith("error: ") and "already exists" in again.stderr
