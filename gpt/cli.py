@@ -17,7 +17,7 @@ from .generate import generate_tokens
 from .tokenizers import end_of_text_id, load_tokenizer
 from .train import STATE_FILE, TrainConfig, train
 
-USER_ERRORS = (ValueError, TypeError, KeyError, OSError)
+USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   # a diverging --lr
 
 
 def main(argv=None):
