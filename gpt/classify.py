@@ -105,13 +105,13 @@ def train_epoch(model, optimizer, params, split, pad_id, config, generator):
     for rows in batches(len(sequences), config.batch_size, generator):
         idx, lengths = pad_batch([sequences[i] for i in rows], pad_id)       # (B, T), (B,)
         loss = F.cross_entropy(model(idx, lengths), labels[rows])
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]):      # before a step that would spread it
+            raise ValueError(f"the loss became {losses[-1]}; try a smaller --lr")
         optimizer.zero_grad()
         loss.backward()
         tt.nn.utils.clip_grad_norm_(params, config.grad_clip)
         optimizer.step()
-        losses.append(loss.item())
-        if not math.isfinite(losses[-1]):
-            raise FloatingPointError(f"the loss became {losses[-1]}; try a smaller --lr")
     return float(np.mean(losses))
 
 
