@@ -30,7 +30,6 @@ import numpy as np
 
 import bpe
 import tinytorch as tt
-import tinytorch.functional as F
 from gpt import GPT
 from gpt.classifier import GPTClassifier, padding_id, predict_probabilities
 from gpt.classify import ClassifyConfig, evaluate, fine_tune, set_trainable
@@ -115,6 +114,7 @@ for row, text in enumerate(batch_texts):
 # ---- 4. The head reads the hidden state at that position -------------------------------------
 print("\n== 4. the new head on the last real token ==")
 model = GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=SEED).eval()
+# What model(idx, lengths) does, by hand: the body, then each row's last real token.
 with tt.no_grad():
     hidden = model.hidden_states(idx)                                 # (B, T, C)
     features = hidden[np.arange(len(lengths)), lengths - 1]          # (B, C)
