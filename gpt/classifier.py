@@ -168,13 +168,23 @@ def save_classifier(model, tokenizer, directory):
     temporary = directory.parent / f".tmp-{directory.name}-{uuid.uuid4().hex[:8]}"
     temporary.mkdir()
     try:
-        model.save_pretrained(temporary, {"pad_token_id": padding_id(tokenizer)})
+        model.save_pretrained(temporary, token_ids_config(tokenizer))
         save_tokenizer(tokenizer, temporary)
         check_new_directory(directory)          # nothing appeared there meanwhile
         os.replace(temporary, directory)        # an empty directory may be replaced
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def token_ids_config(tokenizer):
+    """config.json's special-token ids, read from the tokenizer: without them HF assumes
+    GPT-2's 50256, which a smaller vocabulary does not have."""
+    config = {"pad_token_id": padding_id(tokenizer)}
+    eot = end_of_text_id(tokenizer)
+    if eot is not None:
+        config.update(bos_token_id=eot, eos_token_id=eot)
+    return config
 
 
 def check_new_directory(directory):

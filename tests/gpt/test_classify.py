@@ -226,7 +226,8 @@ def test_a_saved_classifier_reloads_and_predicts_the_same(tiny, tmp_path):
     assert loaded.label_names == SPAM_LABELS
     config = json.loads((tmp_path / "classifier" / "config.json").read_text())
     assert config["architectures"] == ["GPT2ForSequenceClassification"]
-    assert config["num_labels"] == 2 and config["pad_token_id"] == 0
+    assert config["num_labels"] == 2
+    assert config["pad_token_id"] == config["bos_token_id"] == config["eos_token_id"] == 0
     assert config["id2label"] == {"0": "ham", "1": "spam"}
     assert config["label2id"] == {"ham": 0, "spam": 1}
     weights_path = tmp_path / "classifier" / "model.safetensors"
