@@ -1,4 +1,6 @@
 """Fused layer normalisation: one graph node with a hand-derived backward."""
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -18,17 +20,17 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_dims, eps):
-        D = int(np.prod(x.shape[-n_dims:]))
+        D = math.prod(x.shape[-n_dims:])
         rows = x.reshape(-1, D)                                       # (N, D)
-        xhat = np.empty_like(rows)
+        xhat, out = np.empty_like(rows), np.empty_like(rows)
         rstd = np.empty(len(rows), rows.dtype)
+        w = weight.reshape(-1) if weight is not None else None
+        b = bias.reshape(-1) if bias is not None else None
         for block in row_blocks(rows):                                # cache-sized blocks
             xhat[block], rstd[block] = normalize_rows(rows[block], eps)
+            scale_and_shift(xhat[block], w, b, out=out[block])
         ctx.save_for_backward(xhat, rstd, weight)
         ctx.shape, ctx.param_shape = x.shape, x.shape[-n_dims:]
-        out = xhat * weight.reshape(-1) if weight is not None else xhat.copy()
-        if bias is not None:
-            out += bias.reshape(-1)
         return out.reshape(x.shape)
 
     @staticmethod
@@ -56,6 +58,16 @@ def normalize_rows(rows, eps):
     rstd = 1.0 / np.sqrt(row_dots(centered, centered) * (1.0 / rows.shape[1]) + eps)
     centered *= rstd[:, None]
     return centered, rstd
+
+
+def scale_and_shift(xhat, weight, bias, out):
+    """out = xhat * weight + bias (either may be None), written into `out`."""
+    if weight is not None:
+        np.multiply(xhat, weight, out=out)
+    else:
+        out[...] = xhat
+    if bias is not None:
+        out += bias
 
 
 def normalize_backward(grad, xhat, rstd, weight):

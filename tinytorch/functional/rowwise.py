@@ -19,7 +19,10 @@ BLOCK_BYTES = 256 * 1024
 
 
 def row_blocks(rows):
-    """Slices that cut the rows of `rows` (N, ...) into blocks of about BLOCK_BYTES."""
+    """Slices that cut the rows of `rows` (N, ...) into blocks of about BLOCK_BYTES (one block
+    if the whole array is not much larger: the cache holds it anyway)."""
+    if rows.nbytes <= 2 * BLOCK_BYTES:
+        return [slice(0, len(rows))]
     row_bytes = max(rows[:1].nbytes, 1)
     step = max(1, BLOCK_BYTES // row_bytes)
     return [slice(start, start + step) for start in range(0, len(rows), step)]
