@@ -16,14 +16,11 @@ machine); measurements of the engine and of NumPy alternate, so both see the sam
 
 The allocator matters for forward + backward at 512: the engine's backward allocates a few
 fresh 1 MB arrays (the incoming gradient's copy, each leaf's .grad), and glibc's malloc hands
-such memory back to the system and page-faults it in again on every step. To see the engine's
-own cost without that, keep freed memory in the process:
-
-    MALLOC_MMAP_THRESHOLD_=1000000000 MALLOC_TRIM_THRESHOLD_=1000000000 \
-        python benchmarks/bench_ops.py
+such memory back to the system and page-faults it in again on every step. The run therefore
+keeps freed memory for reuse, `tinytorch.memory.keep_freed_memory()`, as `gpt train` does; it
+applies to the process, so NumPy's side runs with it too. `--glibc-defaults` leaves it off.
 """
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -165,11 +162,13 @@ def bench_matmul(sizes, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, matmuls up to 1024")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="do not keep freed memory (see the module docstring)")
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
-    tuned = [name for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_") if name in os.environ]
-    print(f"numpy {np.__version__}, Python {sys.version.split()[0]}, malloc settings: "
-          f"{', '.join(f'{n}={os.environ[n]}' for n in tuned) or 'glibc defaults'}\n")
+    kept = not args.glibc_defaults and tt.memory.keep_freed_memory()
+    print(f"numpy {np.__version__}, Python {sys.version.split()[0]}, freed memory "
+          f"{'kept for reuse (tinytorch.memory)' if kept else 'returned (glibc defaults)'}\n")
     bench_per_op(repeat)
     bench_forward_backward(repeat)
     bench_matmul([512, 1024] if args.quick else [512, 1024, 2048], repeat + 2)

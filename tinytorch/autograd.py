@@ -71,14 +71,16 @@ class Node:
     they need for backward as attributes (`ctx.dim = dim`); `save_for_backward` is the usual way.
     """
 
+    # Defaults as class attributes: a node is made for every op, so its __init__ stays short.
+    saved_tensors = ()
+    n_outputs = 1
+    retained = None          # {output index: weak reference to a tensor} for retain_grad()
+    freed = False
+
     def __init__(self, fn, inputs, needs_input_grad):
         self.fn = fn
         self.inputs = inputs
         self.needs_input_grad = needs_input_grad
-        self.saved_tensors = ()
-        self.n_outputs = 1
-        self.retained = None     # {output index: weak reference to a tensor} for retain_grad()
-        self.freed = False
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -87,8 +89,7 @@ class Node:
         """Drop everything backward needed, so the memory goes as soon as the walk passes."""
         fn, n_outputs = self.fn, self.n_outputs
         self.__dict__.clear()
-        self.fn, self.n_outputs, self.freed = fn, n_outputs, True
-        self.inputs, self.retained = (), None
+        self.fn, self.n_outputs, self.freed, self.inputs = fn, n_outputs, True, ()
 
     def __repr__(self):
         return f"<{self.fn.__name__}>"
@@ -128,12 +129,16 @@ class Function:
     @classmethod
     def apply(cls, *args):
         Tensor = _tensor.Tensor
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        needs_input_grad = None
-        if _grad_enabled:
-            needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            if not any(needs_input_grad):
-                needs_input_grad = None
+        arrays, needs, any_needs = [], [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+                any_needs = any_needs or a.requires_grad
+            else:
+                arrays.append(a)
+                needs.append(False)
+        needs_input_grad = tuple(needs) if any_needs and _grad_enabled else None
         ctx = Node(cls, args, needs_input_grad or (False,) * len(args))
         try:
             output = cls.forward(ctx, *arrays)

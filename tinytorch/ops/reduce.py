@@ -16,6 +16,8 @@ def normalize_dims(dim, ndim):
     """`dim` as a sorted tuple of non-negative axes (None means every axis)."""
     if dim is None:
         return tuple(range(ndim))
+    if isinstance(dim, int) and -ndim <= dim < ndim:                # the common case, fast
+        return (dim % ndim,)
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     for d in dims:
         if not -ndim <= d < max(ndim, 1):
@@ -48,7 +50,8 @@ class Mean(Function):
     def forward(ctx, x, dim, keepdim):
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim), keepdim, x.shape
         ctx.count = math.prod(x.shape[d] for d in ctx.dims)    # not np.prod: 5 us on a list
-        return x.mean(axis=ctx.dims, keepdims=keepdim)
+        # sum / count, not x.mean: the same float32 sum, without np.mean's ~3 us of Python
+        return x.sum(axis=ctx.dims, keepdims=keepdim) * (1.0 / ctx.count)
 
     @staticmethod
     def backward(ctx, grad):
