@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 import signal
 import time
 from dataclasses import dataclass
@@ -191,7 +192,7 @@ class Run:
     def __init__(self, config, resume=False, log=print):
         self.config, self.log = config, log
         self.out = Path(config.out) if config.out else new_run_directory()
-        text = read_text(config.data) if config.data else default_corpus()
+        self.text = text = read_text(config.data) if config.data else default_corpus()
         if resume:
             self._restore(text)
         else:
@@ -352,7 +353,19 @@ def train(config, resume=False, log=print):
     if c.sample_tokens:
         result["sample"] = sample_text(model, run.tokenizer, c, c.sample_tokens, seed=c.seed)
         log("sample:\n" + result["sample"])
+        found, total = words_found(result["sample"], run.text)
+        result["words_found"] = (found, total)
+        log(f"\n{found} of the sample's {total} words of three or more letters occur in the "
+            f"training text ({found / max(total, 1):.0%})")
     return result
+
+
+def words_found(sample, text):
+    """(how many, of how many) words of three or more letters in `sample` occur in `text`: a
+    rough measure of a sample's quality (made-up words do not occur)."""
+    known = set(re.findall(r"[^\W\d_]+", text))
+    words = [w for w in re.findall(r"[^\W\d_]+", sample) if len(w) >= 3]
+    return sum(w in known for w in words), len(words)
 
 
 def progress_line(it, max_iters, loss, lr, ms, tokens_per_iter):

@@ -61,6 +61,8 @@ def test_training_lowers_the_loss_and_writes_a_complete_checkpoint(tmp_path):
     assert {"lr", "ms_per_iter", "tokens_per_sec"} <= steps[0].keys()
     assert result["val_loss"] == evals[-1]["val_loss"]
     assert len(result["sample"]) == 20
+    found, total = result["words_found"]
+    assert 0 <= found <= total
     model = GPT.from_pretrained(out)
     assert model.config.n_layer == 2 and model.config.vocab_size == len(set(TEXT))
 
@@ -115,3 +117,8 @@ def test_bad_settings_are_clear_errors():
         TrainConfig(vocab_size=100)
     with pytest.raises(ValueError, match="dropout"):
         TrainConfig(dropout=1.0)
+
+
+def test_words_found_counts_words_of_three_or_more_letters():
+    from gpt.train import words_found
+    assert words_found("the cat sat on xyzzy mat, épée", "the cat sat on a mat; épée") == (5, 6)
