@@ -30,7 +30,7 @@ import numpy as np
 
 import tinytorch as tt
 import tinytorch.functional as F
-from gpt.data import split_ids
+from gpt.data import SHAKESPEARE_OPENING, split_ids
 from gpt.tokenizers import CharTokenizer
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
@@ -39,51 +39,6 @@ GENERATE_CHARS = 120 if FAST else 300
 SHOW = [" ", "a", "e", "h", "t", "\n"]          # the rows and columns of the table printed
 ROOT = Path(__file__).resolve().parent.parent
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
-
-# The opening of Shakespeare's Coriolanus (public domain), the start of tinyshakespeare.txt:
-# used when that file is not next to the repository.
-FALLBACK_TEXT = """\
-First Citizen:
-Before we proceed any further, hear me speak.
-
-All:
-Speak, speak.
-
-First Citizen:
-You are all resolved rather to die than to famish?
-
-All:
-Resolved. resolved.
-
-First Citizen:
-First, you know Caius Marcius is chief enemy to the people.
-
-All:
-We know't, we know't.
-
-First Citizen:
-Let us kill him, and we'll have corn at our own price.
-Is't a verdict?
-
-All:
-No more talking on't; let it be done: away, away!
-
-Second Citizen:
-One word, good citizens.
-
-First Citizen:
-We are accounted poor citizens, the patricians good.
-What authority surfeits on would relieve us: if they
-would yield us but the superfluity, while it were
-wholesome, we might guess they relieved us humanely;
-but they think we are too dear: the leanness that
-afflicts us, the object of our misery, is as an
-inventory to particularise their abundance; our
-sufferance is a gain to them Let us revenge this with
-our pikes, ere we become rakes: for the gods know I
-speak this in hunger for bread, not in thirst for revenge.
-
-"""
 
 
 def name(ch):
@@ -96,8 +51,8 @@ if SHAKESPEARE.is_file():
     text = SHAKESPEARE.read_text(encoding="utf-8")[:TEXT_CHARS]
     print(f"== 1. the text: the first {len(text):,} characters of {SHAKESPEARE.name} ==")
 else:
-    text = FALLBACK_TEXT
-    print(f"== 1. the text: {len(text):,} characters embedded in this file "
+    text = SHAKESPEARE_OPENING
+    print(f"== 1. the text: {len(text):,} characters of gpt.data.SHAKESPEARE_OPENING "
           f"({SHAKESPEARE} is missing) ==")
 tokenizer = CharTokenizer.from_text(text)          # the vocabulary: every distinct character
 V = tokenizer.vocab_size

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpt.data import get_batch, make_tokenizer, read_text, split_ids
+from gpt.data import SHAKESPEARE_OPENING, get_batch, make_tokenizer, read_text, split_ids
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 TEXT_CHARS = 20_000 if FAST else 200_000      # how much of the corpus to use
@@ -32,58 +32,14 @@ BATCH_SIZE = 4                                 # B: windows per batch
 ROOT = Path(__file__).resolve().parent.parent
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 
-# The opening of Shakespeare's Coriolanus (public domain), the start of tinyshakespeare.txt:
-# used when that file is not next to the repository.
-FALLBACK_TEXT = """\
-First Citizen:
-Before we proceed any further, hear me speak.
-
-All:
-Speak, speak.
-
-First Citizen:
-You are all resolved rather to die than to famish?
-
-All:
-Resolved. resolved.
-
-First Citizen:
-First, you know Caius Marcius is chief enemy to the people.
-
-All:
-We know't, we know't.
-
-First Citizen:
-Let us kill him, and we'll have corn at our own price.
-Is't a verdict?
-
-All:
-No more talking on't; let it be done: away, away!
-
-Second Citizen:
-One word, good citizens.
-
-First Citizen:
-We are accounted poor citizens, the patricians good.
-What authority surfeits on would relieve us: if they
-would yield us but the superfluity, while it were
-wholesome, we might guess they relieved us humanely;
-but they think we are too dear: the leanness that
-afflicts us, the object of our misery, is as an
-inventory to particularise their abundance; our
-sufferance is a gain to them Let us revenge this with
-our pikes, ere we become rakes: for the gods know I
-speak this in hunger for bread, not in thirst for revenge.
-
-"""
 
 # ---- 1. Text to ids ------------------------------------------------------------------------------
 if SHAKESPEARE.is_file():
     text = read_text(SHAKESPEARE)[:TEXT_CHARS]             # read_text: UTF-8, or a clear error
     print(f"== 1. text to ids: the first {len(text):,} characters of {SHAKESPEARE.name} ==")
 else:
-    text = FALLBACK_TEXT
-    print(f"== 1. text to ids: {len(text):,} characters embedded in this file "
+    text = SHAKESPEARE_OPENING
+    print(f"== 1. text to ids: {len(text):,} characters of gpt.data.SHAKESPEARE_OPENING "
           f"({SHAKESPEARE} is missing) ==")
 tokenizer = make_tokenizer(text, char_level=True)          # one token per distinct character
 ids = np.array(tokenizer.encode(text), dtype=np.uint16)    # 16 bits are plenty: half of int32
