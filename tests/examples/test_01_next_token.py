@@ -1,24 +1,7 @@
 """examples/01_next_token.py runs in fast mode and prints what a learner should see."""
 import ast
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_example():
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/01_next_token.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
 
 
 def table_after(lines, header_start):
@@ -40,8 +23,10 @@ def table_after(lines, header_start):
     return table
 
 
-def test_01_next_token_prints_the_walk_through():
-    lines = run_example()
+def test_01_next_token_prints_the_walk_through(run_example):
+    result = run_example("01_next_token.py")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     assert lines[0].startswith("== 1. the text: ")
 
     # the ids are the positions of the characters in the sorted vocabulary

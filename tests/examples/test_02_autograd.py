@@ -1,26 +1,11 @@
 """examples/02_autograd.py runs in fast mode and prints what a learner should see."""
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_example():
-    # PYTHONPATH makes `import tinytorch` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/02_autograd.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+def test_02_autograd_prints_the_walk_through(run_example):
+    result = run_example("02_autograd.py")
     assert result.stderr == ""
-    return result.stdout.splitlines()
-
-
-def test_02_autograd_prints_the_walk_through():
-    lines = run_example()
+    lines = result.stdout.splitlines()
     # 1. values and the gradients worked by hand: d = 2 * -3 + 10 = 4, L = 16, dL/dd = 8
     assert "d = a * b + c = 4.0" in lines
     assert "L = d * d = 16.0" in lines

@@ -1,24 +1,7 @@
 """examples/03_backprop_by_hand.py runs in fast mode: the hand gradients are tinytorch's."""
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_example():
-    # PYTHONPATH makes `import tinytorch` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/03_backprop_by_hand.py"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
 
 
 def shape_of(lines, name):
@@ -32,8 +15,10 @@ def vector(text):
     return np.array([float(v) for v in text.strip("[] ").split()])
 
 
-def test_03_backprop_by_hand_matches_tinytorch():
-    lines = run_example()
+def test_03_backprop_by_hand_matches_tinytorch(run_example):
+    result = run_example("03_backprop_by_hand.py")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     # the parameters, in float64
     params = {m[1]: tuple(int(n) for n in m[2].split(",") if n.strip())
               for m in (re.fullmatch(r"  (W1|b1|W2|b2) \(([\d, ]+)\) +float64", line)

@@ -1,25 +1,10 @@
 """examples/04_bpe.py runs in fast mode and prints what a learner should see."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_example():
-    # PYTHONPATH makes `import bpe` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/04_bpe.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+def test_04_bpe_prints_the_walk_through(run_example):
+    result = run_example("04_bpe.py")
     assert result.stderr == ""  # no warning: training reaches the size it asks for
-    return result.stdout.splitlines()
-
-
-def test_04_bpe_prints_the_walk_through():
-    lines = run_example()
+    lines = result.stdout.splitlines()
     assert "'the'    -> UTF-8 bytes [116, 104, 101]" in lines
     assert ("GPT-4 pattern: ['The', ' pieces', ' aren', \"'t\", ' words', ',', ' mostly', '.']"
             in lines)

@@ -1,28 +1,9 @@
 """examples/05_embeddings.py runs in fast mode and prints what a learner should see."""
 import ast
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_example(*args):
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it.
-    # One BLAS thread: the fallback trains a model whose matmuls are too small for two threads
-    # to help, and on a busy 2-core machine the two wait for each other.
-    env = dict(os.environ, EXAMPLES_FAST="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/05_embeddings.py", *args], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
 
 
 def neighbours(lines):
@@ -90,9 +71,11 @@ def check_similarities(lines, n_queries):
     return found
 
 
-def test_05_embeddings_with_gpt2_tiny(shared_data):
+def test_05_embeddings_with_gpt2_tiny(shared_data, run_example):
     # the example finds ../shared/data/gpt2-tiny by itself; the fixture makes sure it is there
-    lines = run_example()
+    result = run_example("05_embeddings.py")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     check_the_toy_sections(lines)
     assert "== 4. nearest neighbours in a trained model: gpt2-tiny, loaded ==" in lines
     assert lines[lines.index("== 4. nearest neighbours in a trained model: gpt2-tiny, loaded ==")
@@ -114,8 +97,10 @@ def test_05_embeddings_with_gpt2_tiny(shared_data):
     assert abs(dict(found[" his"])[" thy"] - cosine) < 6e-4
 
 
-def test_05_embeddings_trains_a_model_when_the_checkpoint_is_missing(tmp_path):
-    lines = run_example(str(tmp_path / "no-such-checkpoint"))
+def test_05_embeddings_trains_a_model_when_the_checkpoint_is_missing(tmp_path, run_example):
+    result = run_example("05_embeddings.py", tmp_path / "no-such-checkpoint")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     check_the_toy_sections(lines)
     assert any(line.startswith("== 4. nearest neighbours in a trained model: no checkpoint at ")
                and line.endswith("so a character-level model trained for 120 steps here ==")

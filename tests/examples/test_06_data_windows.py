@@ -1,24 +1,10 @@
 """examples/06_data_windows.py runs in fast mode and prints what a learner should see."""
 import ast
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
-
-
-def run_example():
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/06_data_windows.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
 
 
 def after(lines, prefix):
@@ -33,8 +19,10 @@ def ids_and_text(rest):
     return ast.literal_eval(ids), ast.literal_eval(text)
 
 
-def test_06_data_windows_prints_the_walk_through():
-    lines = run_example()
+def test_06_data_windows_prints_the_walk_through(run_example):
+    result = run_example("06_data_windows.py")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     from_file = lines[0] == "== 1. text to ids: the first 20,000 characters of " \
                             "tinyshakespeare.txt =="
     assert from_file or lines[0].endswith("characters embedded in this file "

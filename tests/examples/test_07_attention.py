@@ -1,24 +1,7 @@
 """examples/07_attention.py runs in fast mode and prints what a learner should see."""
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_example():
-    # PYTHONPATH makes `import tinytorch` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/07_attention.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
 
 
 def matrix_after(lines, header_start):
@@ -32,13 +15,10 @@ def matrix_after(lines, header_start):
     raise AssertionError(f"no matrix after {header_start!r}")
 
 
-def number_after(lines, prefix):
-    (line,) = [line for line in lines if line.startswith(prefix)]
-    return float(line[len(prefix):].split()[0])
-
-
-def test_07_attention_prints_the_walk_through():
-    lines = run_example()
+def test_07_attention_prints_the_walk_through(run_example, number_after):
+    result = run_example("07_attention.py")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     assert "tokens: ['the', 'cat', 'sat', 'down']" in lines
     assert "Q = x @ w_q (4, 3):" in lines and "V = x @ w_v (4, 3):" in lines
 

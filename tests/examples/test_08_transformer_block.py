@@ -1,34 +1,19 @@
 """examples/08_transformer_block.py runs in fast mode: shapes at every step, and the block's
 output equals the computation assembled by hand."""
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_example():
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/08_transformer_block.py"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
 
 
 def vector(text):
     return np.array([float(v) for v in text.strip(" []").split()])
 
 
-def test_08_transformer_block_shapes_and_the_hand_assembled_block():
-    lines = run_example()
+def test_08_transformer_block_shapes_and_the_hand_assembled_block(run_example):
+    result = run_example("08_transformer_block.py")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     # every shape line: a label in 42 columns, the shape, what it means
     shapes = {line[:42].strip(): line[43:57].strip() for line in lines
               if re.fullmatch(r"\(\d+(, \d+)*\)", line[43:57].strip())}

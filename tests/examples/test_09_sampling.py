@@ -1,28 +1,12 @@
 """examples/09_sampling.py runs in fast mode: every setting's distribution is the right one,
 and seeded draws follow it."""
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
 N_DRAWS = 2_000
 SETTINGS = ["greedy", "T=0.5", "T=1", "T=2", "top-k=3", "top-p=0.9", "T=0.8,k=5,p=0.9"]
-
-
-def run_example():
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/09_sampling.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    return result.stdout.splitlines()
 
 
 def table_after(lines, header_start, n_rows=10, dropped=None):
@@ -45,8 +29,10 @@ def softmax(z):
     return e / e.sum()
 
 
-def test_09_sampling_shows_every_setting_on_one_distribution():
-    lines = run_example()
+def test_09_sampling_shows_every_setting_on_one_distribution(run_example):
+    result = run_example("09_sampling.py")
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
     # 1. logits -> e^logit -> probabilities
     start = lines.index("token     logit  e^logit      p")
     rows = [re.fullmatch(r"'(.*?)' +(-?\d\.\d\d) +(\d+\.\d{3}) +(\d\.\d{3})", line)

@@ -1,31 +1,13 @@
 """examples/10_train_tiny.py trains in fast mode: the loss falls and the samples improve."""
 import ast
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_example():
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it.
-    # One BLAS thread: the printed numbers are the same with any number, and on a 2-core
-    # machine that is busy with other work, OpenBLAS's two threads wait for each other on
-    # this model's small matmuls and make the run up to ten times slower.
-    env = dict(os.environ, EXAMPLES_FAST="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/10_train_tiny.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+def test_10_train_tiny_loss_falls_and_samples_improve(run_example):
+    result = run_example("10_train_tiny.py", timeout=300)
     assert result.stderr == ""
-    return result.stdout.splitlines()
-
-
-def test_10_train_tiny_loss_falls_and_samples_improve():
-    lines = run_example()
+    lines = result.stdout.splitlines()
     assert lines[0].startswith("== 1. the text: ")
 
     # the batch: targets are the inputs shifted by one character

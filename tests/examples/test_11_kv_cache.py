@@ -1,35 +1,13 @@
 """examples/11_kv_cache.py runs in fast mode: the cache grows one position per step, holds
 what a full pass computes, and generation gives the same tokens with and without it."""
 import ast
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_example():
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it.
-    # One BLAS thread: on a busy 2-core machine OpenBLAS's two threads wait for each other on
-    # this model's small matmuls, and the run without the cache gets ten times slower.
-    env = dict(os.environ, EXAMPLES_FAST="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/11_kv_cache.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+def test_11_kv_cache_grows_is_exact_and_gives_the_same_tokens(run_example, number_after):
+    result = run_example("11_kv_cache.py")
     assert result.stderr == ""
-    return result.stdout.splitlines()
-
-
-def number_after(lines, prefix):
-    (line,) = [line for line in lines if line.startswith(prefix)]
-    return float(line[len(prefix):].split()[0])
-
-
-def test_11_kv_cache_grows_is_exact_and_gives_the_same_tokens():
-    lines = run_example()
+    lines = result.stdout.splitlines()
     n_layer, H, block_size, D, V, T0, steps = 2, 4, 64, 16, 65, 4, 6
     assert f"prompt: {[[55, 41, 33, 17]]} (B, T0) = (1, {T0})" in lines
     assert f"cache.keys ({n_layer}, 1, {H}, {block_size}, {D}) = (n_layer, B, H, max_length, " \

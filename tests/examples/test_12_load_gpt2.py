@@ -1,19 +1,5 @@
 """examples/12_load_gpt2.py loads gpt2-tiny in fast mode and prints what a learner should see."""
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_example(*args):
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it
-    env = dict(os.environ, EXAMPLES_FAST="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "examples/12_load_gpt2.py", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
 
 
 def text_after(lines, header_start):
@@ -28,11 +14,10 @@ def text_after(lines, header_start):
     return "\n".join(text_lines)
 
 
-def test_12_load_gpt2_loads_gpt2_tiny_and_generates_the_reference_text(shared_data):
+def test_12_load_gpt2_loads_gpt2_tiny_and_generates_the_reference_text(shared_data, run_example):
     # the example finds ../shared/data/gpt2-tiny by itself; the fixture makes sure it is there
     reference = json.loads((shared_data / "gpt2-tiny" / "reference.json").read_text())
-    result = run_example()
-    assert result.returncode == 0, result.stderr
+    result = run_example("12_load_gpt2.py")
     assert result.stderr == ""
     lines = result.stdout.splitlines()
 
@@ -74,8 +59,8 @@ def test_12_load_gpt2_loads_gpt2_tiny_and_generates_the_reference_text(shared_da
     assert lines[-1] == "another seed, another text: True"
 
 
-def test_12_load_gpt2_says_so_in_one_line_when_the_directory_is_missing(tmp_path):
-    result = run_example(str(tmp_path / "no-such-checkpoint"))
+def test_12_load_gpt2_says_so_in_one_line_when_the_directory_is_missing(tmp_path, run_example):
+    result = run_example("12_load_gpt2.py", tmp_path / "no-such-checkpoint", check=False)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "no-such-checkpoint" in result.stderr

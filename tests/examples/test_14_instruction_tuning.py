@@ -1,38 +1,17 @@
 """examples/14_instruction_tuning.py in fast mode: the template, the ids, the shift, the
 masks, a loss that falls and a response learned by heart."""
 import ast
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = "examples/14_instruction_tuning.py"
 
 
-def run_example(script=EXAMPLE):
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it. One
-    # BLAS thread: the printed numbers are the same, and on a busy 2-core machine OpenBLAS's
-    # two threads wait for each other on this model's small matmuls.
-    env = dict(os.environ, EXAMPLES_FAST="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def section(lines, number):
-    """The lines of section `number`, from its '== N. ' header to the next header."""
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"== {number}. "))
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("== ")),
-               len(lines))
-    return lines[start:end]
-
-
-def test_14_instruction_tuning_shows_template_masks_training_and_an_answer(shared_data):
-    result = run_example()
-    assert result.returncode == 0, result.stderr
+def test_14_instruction_tuning_shows_template_masks_training_and_an_answer(shared_data, run_example,
+                                                                         section):
+    result = run_example("14_instruction_tuning.py")
     assert result.stderr == ""
     lines = result.stdout.splitlines()
 
@@ -96,11 +75,11 @@ def test_14_instruction_tuning_shows_template_masks_training_and_an_answer(share
                                                  if line.startswith("  answer"))
 
 
-def test_14_instruction_tuning_says_so_when_the_data_is_missing(tmp_path):
+def test_14_instruction_tuning_says_so_when_the_data_is_missing(tmp_path, run_example):
     # a copy of the example in a tree with no ../shared/data beside it
     copy = tmp_path / "repo" / "examples" / "14_instruction_tuning.py"
     copy.parent.mkdir(parents=True)
     shutil.copy(ROOT / EXAMPLE, copy)
-    result = run_example(copy)
+    result = run_example(copy, check=False)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "shared" in result.stderr

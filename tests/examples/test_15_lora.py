@@ -1,22 +1,9 @@
 """examples/15_lora.py in fast mode: the counts, the loss falling, a merge that changes nothing."""
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_15_lora_counts_trains_merges_and_saves(shared_data):
-    # PYTHONPATH makes `import gpt` work without `pip install -e .` as well as with it. One
-    # BLAS thread: on a busy 2-core machine OpenBLAS's two threads wait for each other on this
-    # model's small matmuls (see test_10_train_tiny.py); the printed numbers do not change.
-    env = dict(os.environ, EXAMPLES_FAST="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "examples/15_lora.py"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+def test_15_lora_counts_trains_merges_and_saves(shared_data, run_example):
+    result = run_example("15_lora.py")
     assert result.stderr == ""
     lines = result.stdout.splitlines()
 
