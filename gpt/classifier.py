@@ -22,9 +22,6 @@ One difference from HF, on purpose: HF finds each row's last token by searching 
 id; here the caller passes the lengths, because the pad id is an ordinary token that a text
 may contain (in gpt2-tiny it is 0, <|endoftext|>).
 """
-import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +33,7 @@ from tinytorch import nn, safetensors
 from .classify_data import encode_text, pad_batch
 from .hf_checkpoint import config_from_hf, hf_to_state_dict, read_config
 from .model import GPT, functions
+from .output_dir import atomic_directory
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
 
 ARCHITECTURE = "GPT2ForSequenceClassification"
@@ -155,26 +153,11 @@ def padding_id(tokenizer):
 # ----- a whole directory: model, labels, tokenizer ---------------------------------------------
 
 def save_classifier(model, tokenizer, directory):
-    """Write the classifier and its tokenizer as a new directory, never over an existing one.
-
-    The files go into a temporary directory beside it, which is then renamed: an
-    interrupted save leaves no half-written classifier behind.
-    """
-    directory = Path(directory)
-    check_new_directory(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir (not tempfile.mkdtemp, which makes it private to its owner) so that the result
-    # gets the permissions of any directory the user creates.
-    temporary = directory.parent / f".tmp-{directory.name}-{uuid.uuid4().hex[:8]}"
-    temporary.mkdir()
-    try:
+    """Write the classifier and its tokenizer as a new directory, never over an existing one;
+    an interrupted save leaves no half-written classifier behind (see gpt.output_dir)."""
+    with atomic_directory(directory) as temporary:
         model.save_pretrained(temporary, token_ids_config(tokenizer))
         save_tokenizer(tokenizer, temporary)
-        check_new_directory(directory)          # nothing appeared there meanwhile
-        os.replace(temporary, directory)        # an empty directory may be replaced
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
 
 
 def token_ids_config(tokenizer):
@@ -185,14 +168,6 @@ def token_ids_config(tokenizer):
     if eot is not None:
         config.update(bos_token_id=eot, eos_token_id=eot)
     return config
-
-
-def check_new_directory(directory):
-    """A FileExistsError unless `directory` is absent or an empty directory."""
-    directory = Path(directory)
-    if directory.exists() and not (directory.is_dir() and not any(directory.iterdir())):
-        raise FileExistsError(f"{directory} already exists; a classifier is never written over "
-                              f"it: choose another --out or remove it first")
 
 
 def load_classifier(directory, fused=True):

@@ -20,12 +20,13 @@ import tinytorch as tt
 import tinytorch.functional as F
 from tinytorch import optim
 
-from .classifier import GPTClassifier, check_new_directory, padding_id, save_classifier
+from .classifier import GPTClassifier, padding_id, save_classifier
 from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, batches,
                             encode_examples, pad_batch, read_labeled_texts)
 from .hf_checkpoint import read_config
 from .lora import apply_lora, count_parameters, merge_lora
 from .model import GPT
+from .output_dir import check_new_directory
 from .tokenizers import load_tokenizer
 
 TRAINABLE_CHOICES = ("head", "last-block", "all")

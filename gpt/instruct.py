@@ -5,8 +5,9 @@
     for each epoch: shuffled batches of 8 -> loss on the unmasked targets -> backward
                     -> clip the gradient norm to 1.0 -> AdamW step        (constant lr)
     validation loss after; the training loss on response tokens
-    greedy responses for the test split -> test_responses.json
-    the model (LoRA merged into plain weights) + tokenizer -> the output directory
+    greedy responses for the test split
+    the model (LoRA merged into plain weights), tokenizer, responses (test_responses.json)
+        and measurements -> the output directory, written whole at the end (gpt.output_dir)
 
 The data side (template, split, masks) is gpt/instruct_data.py. Losses are means over the
 targets that count (not -100), weighted by token over a whole split, so a split's loss does
@@ -16,7 +17,6 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from .generate import generate_tokens
 from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
                             read_records, require_end_of_text, split_records)
 from .model import GPT
+from .output_dir import atomic_directory, check_new_directory
 from .tokenizers import load_tokenizer, save_tokenizer
 
 RESPONSES_FILE = "test_responses.json"
@@ -166,15 +167,6 @@ def generate_response(model, tokenizer, record, max_new_tokens):
 
 # ----- the run ---------------------------------------------------------------------------------
 
-def prepare_output(out):
-    """Create the output directory; refuse one that already holds something."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} already exists and is not empty; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
 def add_lora(model, config, log):
     """Freeze the model and wrap its linear layers with trainable low-rank adapters."""
     from .lora import apply_lora, count_parameters
@@ -193,11 +185,11 @@ def write_json(path, value):
 
 def finetune_instruct(config, log=print):
     """Run instruction fine-tuning as `config` says; returns a dict of what it measured."""
+    check_new_directory(config.out)    # before minutes of training, not after
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     model, tokenizer = GPT.from_pretrained(config.model), load_tokenizer(config.model)
     eot = require_end_of_text(tokenizer)
     splits, dropped = load_splits(config.data, tokenizer, model.config.block_size, config.seed)
-    out = prepare_output(config.out)
     for name in SPLITS:
         log(f"{name}: {len(splits[name])} examples ({dropped[name]} dropped: longer than the "
             f"context of {model.config.block_size} tokens)")
@@ -232,21 +224,24 @@ def finetune_instruct(config, log=print):
     if config.lora_rank is not None:
         from .lora import merge_lora
         merge_lora(model)              # plain weights again: a GPT-2 checkpoint anyone loads
-    save_outputs(out, model, tokenizer, splits["test"], config, result, log)
-    return result
-
-
-def save_outputs(out, model, tokenizer, test_examples, config, result, log):
-    """The model and tokenizer, the test responses, and the measurements."""
-    eot = require_end_of_text(tokenizer)
-    model.save_pretrained(out, extra_config={"bos_token_id": eot, "eos_token_id": eot})
-    save_tokenizer(tokenizer, out)
+    # Answers first, then one write of the whole directory: nothing half-written if stopped.
     responses = [{**example.record,
                   "model_response": generate_response(model, tokenizer, example.record,
                                                       config.max_new_tokens)}
-                 for example in test_examples]
-    write_json(out / RESPONSES_FILE, responses)
-    write_json(out / METRICS_FILE, {"config": vars(config), **result})
+                 for example in splits["test"]]
+    save_outputs(config.out, model, tokenizer, responses, config, result)
     log(f"wrote the model, {len(responses)} test responses ({RESPONSES_FILE}) and "
-        f"{METRICS_FILE} to {out}")
+        f"{METRICS_FILE} to {config.out}")
     result["responses"] = responses
+    return result
+
+
+def save_outputs(out, model, tokenizer, responses, config, result):
+    """The model and tokenizer, the test responses and the measurements, as a new directory
+    written whole or not at all (gpt.output_dir)."""
+    eot = require_end_of_text(tokenizer)
+    with atomic_directory(out) as temporary:
+        model.save_pretrained(temporary, extra_config={"bos_token_id": eot, "eos_token_id": eot})
+        save_tokenizer(tokenizer, temporary)
+        write_json(temporary / RESPONSES_FILE, responses)
+        write_json(temporary / METRICS_FILE, {"config": vars(config), **result})

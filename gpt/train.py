@@ -31,6 +31,7 @@ from tinytorch.serialization import atomic_write
 from .config import GPTConfig
 from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read_text, split_ids
 from .model import GPT
+from .output_dir import check_new_directory
 from .pictures import loss_curve_svg, read_metrics
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
 
@@ -204,9 +205,9 @@ class Run:
                                  f"window of block_size + 1 = {config.block_size + 1}")
 
     def _start(self, text):
-        if self.out.exists() and any(self.out.iterdir()):
-            raise FileExistsError(f"{self.out} already exists and is not empty; pass --resume "
-                                  f"to continue that run, or choose another --out")
+        check_new_directory(self.out, "pass --resume to continue that run, or choose "
+                                      "another --out")
+        # A run directory fills as training goes (checkpoints, metrics): it is created now.
         self.out.mkdir(parents=True, exist_ok=True)
         config = self.config
         self.tokenizer = make_tokenizer(text, config.char, config.vocab_size)

@@ -356,3 +356,31 @@ def test_a_lora_run_trains_only_the_adapters_and_saves_a_plain_checkpoint(tmp_pa
     wide = finetune("--model", shared_data / "gpt2-tiny", "--data", data, "--out",
                     tmp_path / "wide", "--lora-rank", 65)
     assert wide.returncode == 1 and wide.stderr.count("\n") == 1 and "rank 65" in wide.stderr
+
+
+# ----- the output directory --------------------------------------------------------------------
+
+def failing(*args, **kwargs):
+    raise KeyboardInterrupt        # as Ctrl-C would, or any error
+
+
+@pytest.mark.parametrize("interrupted", ["generate_response", "save_tokenizer"])
+def test_an_interrupted_run_leaves_no_output_directory_and_a_rerun_succeeds(
+        tmp_path, shared_data, monkeypatch, interrupted):
+    from gpt import instruct
+    data = write_records(tmp_path / "data.json", short_records(24))
+    out = tmp_path / "out"
+    config = instruct.InstructConfig(model=str(shared_data / "gpt2-tiny"), data=str(data),
+                                     out=str(out), epochs=1, subset=4, max_new_tokens=3,
+                                     seed=0)
+    with monkeypatch.context() as patch:
+        # while answering the test split (before anything is written), or while writing
+        patch.setattr(instruct, interrupted, failing)
+        with pytest.raises(KeyboardInterrupt):
+            instruct.finetune_instruct(config, log=lambda line: None)
+    assert not out.exists() and list(tmp_path.iterdir()) == [data]     # no temporary left
+    result = instruct.finetune_instruct(config, log=lambda line: None)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "instruct_metrics.json", "merges.txt", "model.safetensors",
+        "test_responses.json", "vocab.json"]
+    assert len(result["responses"]) == 2
