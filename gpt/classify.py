@@ -28,6 +28,7 @@ from .lora import apply_lora, count_parameters, merge_lora
 from .model import GPT
 from .output_dir import check_new_directory
 from .tokenizers import load_tokenizer
+from .training_step import check_finite_loss, quiet_divergence
 
 TRAINABLE_CHOICES = ("head", "last-block", "all")
 
@@ -106,9 +107,7 @@ def train_epoch(model, optimizer, params, split, pad_id, config, generator):
     for rows in batches(len(sequences), config.batch_size, generator):
         idx, lengths = pad_batch([sequences[i] for i in rows], pad_id)       # (B, T), (B,)
         loss = F.cross_entropy(model(idx, lengths), labels[rows])
-        losses.append(loss.item())
-        if not math.isfinite(losses[-1]):      # before a step that would spread it
-            raise ValueError(f"the loss became {losses[-1]}; try a smaller --lr")
+        losses.append(check_finite_loss(loss.item(), "the training loss"))   # before the step
         optimizer.zero_grad()
         loss.backward()
         tt.nn.utils.clip_grad_norm_(params, config.grad_clip)
@@ -134,8 +133,9 @@ def evaluate_splits(model, splits, pad_id):
     """{"train_loss": ..., "train_accuracy": ..., "validation_loss": ..., ...}."""
     figures = {}
     for name in SPLIT_NAMES:
-        figures[f"{name}_loss"], figures[f"{name}_accuracy"] = evaluate(model, splits[name],
-                                                                        pad_id)
+        loss, figures[f"{name}_accuracy"] = evaluate(model, splits[name], pad_id)
+        # after the last step, only these losses can show that it diverged
+        figures[f"{name}_loss"] = check_finite_loss(loss, f"the {name} loss")
     return figures
 
 
@@ -155,15 +155,16 @@ def fine_tune(model, splits, pad_id, config, params, log=print):
     generator = np.random.default_rng([config.seed, 4])                # batch order
     history = [{"epoch": 0, **evaluate_splits(model, splits, pad_id)}]
     log(figures_line(0, config.epochs, history[0]))
-    for epoch in range(1, config.epochs + 1):
-        started = time.perf_counter()
-        batch_loss = train_epoch(model, optimizer, params, splits["train"], pad_id, config,
-                                 generator)
-        seconds = time.perf_counter() - started
-        figures = {"epoch": epoch, "mean_batch_loss": batch_loss, "seconds": seconds,
-                   **evaluate_splits(model, splits, pad_id)}
-        history.append(figures)
-        log(figures_line(epoch, config.epochs, figures))
+    with quiet_divergence():
+        for epoch in range(1, config.epochs + 1):
+            started = time.perf_counter()
+            batch_loss = train_epoch(model, optimizer, params, splits["train"], pad_id, config,
+                                     generator)
+            seconds = time.perf_counter() - started
+            figures = {"epoch": epoch, "mean_batch_loss": batch_loss, "seconds": seconds,
+                       **evaluate_splits(model, splits, pad_id)}
+            history.append(figures)
+            log(figures_line(epoch, config.epochs, figures))
     return history
 
 

@@ -30,6 +30,7 @@ from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, form
 from .model import GPT
 from .output_dir import atomic_directory, check_new_directory
 from .tokenizers import load_tokenizer, save_tokenizer
+from .training_step import check_finite_loss, quiet_divergence
 
 RESPONSES_FILE = "test_responses.json"
 METRICS_FILE = "instruct_metrics.json"
@@ -61,8 +62,8 @@ class InstructConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {value}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
         if self.weight_decay < 0:
             raise ValueError(f"weight-decay must be >= 0, got {self.weight_decay}")
 
@@ -109,8 +110,7 @@ def train_epoch(model, optimizer, examples, pad_id, config, generator):
     for batch in batches(examples, config.batch_size, generator):
         inputs, targets = collate(batch, pad_id, config.mask_prompt)
         _, loss = model(inputs, targets)
-        if not math.isfinite(loss.item()):      # a user's choice of lr: a one-line error
-            raise ValueError(f"the loss became {loss.item()}; try a smaller --lr")
+        check_finite_loss(loss.item(), "the training loss")       # before the step
         loss.backward()
         tt.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
@@ -201,22 +201,25 @@ def finetune_instruct(config, log=print):
     optimizer = make_optimizer(model, config.lr, config.weight_decay)
 
     def validation_loss():
-        return evaluate(model, splits["validation"], eot, config.batch_size, config.mask_prompt)
+        return check_finite_loss(evaluate(model, splits["validation"], eot, config.batch_size,
+                                          config.mask_prompt), "the validation loss")
 
     result = {"examples": {name: len(splits[name]) for name in SPLITS}, "dropped": dropped,
               "val_loss_before": validation_loss(), "train_losses": [], "seconds": 0.0}
     log(f"validation loss before training: {result['val_loss_before']:.4f}")
     generator = np.random.default_rng([config.seed, 2])
-    for epoch in range(1, config.epochs + 1):
-        started = time.perf_counter()
-        train_loss = train_epoch(model, optimizer, splits["train"], eot, config, generator)
-        result["seconds"] += time.perf_counter() - started
-        result["train_losses"].append(train_loss)
-        log(f"epoch {epoch}/{config.epochs}: train loss {train_loss:.4f}, validation loss "
-            f"{validation_loss():.4f} ({time.perf_counter() - started:.1f} s)")
-    result["val_loss_after"] = validation_loss()
-    result["train_loss_response"] = evaluate(model, splits["train"], eot, config.batch_size,
-                                             mask_prompt=True)
+    with quiet_divergence():
+        for epoch in range(1, config.epochs + 1):
+            started = time.perf_counter()
+            train_loss = train_epoch(model, optimizer, splits["train"], eot, config, generator)
+            result["seconds"] += time.perf_counter() - started
+            result["train_losses"].append(train_loss)
+            log(f"epoch {epoch}/{config.epochs}: train loss {train_loss:.4f}, validation loss "
+                f"{validation_loss():.4f} ({time.perf_counter() - started:.1f} s)")
+        result["val_loss_after"] = validation_loss()
+        result["train_loss_response"] = check_finite_loss(
+            evaluate(model, splits["train"], eot, config.batch_size, mask_prompt=True),
+            "the training loss on response tokens")
     drop = 1 - result["val_loss_after"] / result["val_loss_before"]
     log(f"validation loss {result['val_loss_before']:.4f} -> {result['val_loss_after']:.4f} "
         f"({100 * drop:.1f}% lower); training loss on response tokens "

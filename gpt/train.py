@@ -34,6 +34,7 @@ from .model import GPT
 from .output_dir import check_new_directory
 from .pictures import loss_curve_svg, read_metrics
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
+from .training_step import check_finite_loss, quiet_divergence
 
 STATE_FILE = "train_state.npz"
 METRICS_FILE = "metrics.jsonl"
@@ -82,9 +83,9 @@ class TrainConfig:
         if not self.char and self.vocab_size < 257:
             raise ValueError(f"vocab-size must be at least 257 (256 bytes + <|endoftext|>), "
                              f"got {self.vocab_size}")
-        if self.lr <= 0 or self.min_lr < 0 or self.min_lr > self.lr:
-            raise ValueError(f"need 0 <= min-lr <= lr and lr > 0, got lr={self.lr}, "
-                             f"min-lr={self.min_lr}")
+        if not (0 < self.lr < math.inf and 0 <= self.min_lr <= self.lr):
+            raise ValueError(f"lr must be a positive number, and 0 <= min-lr <= lr; got "
+                             f"lr={self.lr}, min-lr={self.min_lr}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         self.final_eval_iters = max(self.final_eval_iters, 400)
@@ -253,10 +254,12 @@ class Run:
     def evaluate(self, val_batches):
         config = self.config
         entry = {"iter": self.iteration,
-                 "train_loss_eval": estimate_loss(self.model, self.train_ids, config,
-                                                  config.eval_iters, seed=config.seed + 10),
-                 "val_loss": estimate_loss(self.model, self.val_ids, config, val_batches,
-                                           seed=config.seed + 20),
+                 "train_loss_eval": check_finite_loss(
+                     estimate_loss(self.model, self.train_ids, config, config.eval_iters,
+                                   seed=config.seed + 10), "the training loss"),
+                 "val_loss": check_finite_loss(
+                     estimate_loss(self.model, self.val_ids, config, val_batches,
+                                   seed=config.seed + 20), "the validation loss"),
                  "val_batches": val_batches}
         self.record(entry)
         self.log(f"eval  iter {self.iteration:5d} | train loss {entry['train_loss_eval']:.4f} | "
@@ -322,7 +325,7 @@ def train(config, resume=False, log=print):
         f"writing to {run.out}")
     losses, interval_start, interval_time = {}, run.iteration, 0.0
     tokens_per_iter = c.batch_size * c.block_size * c.grad_accum
-    with StopRequest() as stop:
+    with StopRequest() as stop, quiet_divergence():
         while run.iteration < c.max_iters:
             if run.iteration % c.eval_interval == 0 and run.iteration > 0:
                 run.evaluate(c.eval_iters)
@@ -334,9 +337,7 @@ def train(config, resume=False, log=print):
             interval_time += time.perf_counter() - started
             run.iteration += 1
             losses[run.iteration] = loss
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"the loss became {loss} at iteration "
-                                         f"{run.iteration}; try a smaller --lr")
+            check_finite_loss(loss, f"the training loss at iteration {run.iteration}")
             if run.iteration % c.log_interval == 0 or run.iteration == c.max_iters:
                 ms = 1000 * interval_time / (run.iteration - interval_start)
                 run.record({"iter": run.iteration, "loss": loss, "lr": lr, "ms_per_iter": ms,
@@ -348,7 +349,8 @@ def train(config, resume=False, log=print):
                 log(f"stopped at iteration {run.iteration}; checkpoint saved in {run.out} "
                     f"(continue with --resume --out {run.out})")
                 raise KeyboardInterrupt
-    final = run.evaluate(c.final_eval_iters)
+    with quiet_divergence():
+        final = run.evaluate(c.final_eval_iters)       # a last step's divergence shows here
     run.save()
     result = {"losses": losses, "val_loss": final["val_loss"], "out": run.out, "sample": ""}
     if c.sample_tokens:

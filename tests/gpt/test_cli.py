@@ -126,3 +126,51 @@ def test_attention_heatmap_in_the_terminal_and_as_svg(shared_data, tmp_path):
     assert "1.00" in values.stdout
     assert_one_line_error(gpt("attention", "--model", shared_data / "gpt2-tiny", "--text", "x",
                               "--layer", 5), "layers 0 to 1")
+
+
+def small_spam_file(tmp_path, shared_data, n_per_class=8):
+    """A balanced label<TAB>text file of the first spam and ham messages."""
+    rows = {"ham": [], "spam": []}
+    lines = (shared_data / "sms_spam.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    for line in lines:
+        label = line.split("\t", 1)[0]
+        if len(rows[label]) < n_per_class:
+            rows[label].append(line)
+    path = tmp_path / "spam.tsv"
+    path.write_text("\n".join(["Label\tSMS", *rows["ham"], *rows["spam"]]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def small_instruction_file(tmp_path):
+    records = [{"instruction": "Name a colour.", "input": "", "output": "Red."}] * 20
+    path = tmp_path / "instructions.json"
+    path.write_text(json.dumps(records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", ["train", "finetune-classify", "finetune-instruct"])
+def test_a_run_that_diverges_on_its_last_step_is_a_one_line_error_and_saves_no_model(
+        tmp_path, shared_data, command):
+    # lr 1e30: the first (and only) step turns the weights to inf; the loss that would show
+    # it is computed only after that step, by the final evaluation.
+    out = tmp_path / "out"
+    model = shared_data / "gpt2-tiny"
+    flags = {"train": [*small_run_flags(tmp_path, "out"), "--max-iters", 1],
+             "finetune-classify": ["--model", model, "--data", small_spam_file(tmp_path,
+                                   shared_data), "--out", out, "--epochs", 1,
+                                   "--batch-size", 16],
+             "finetune-instruct": ["--model", model, "--data", small_instruction_file(tmp_path),
+                                   "--out", out, "--epochs", 1, "--subset", 8]}[command]
+    result = gpt(command, *flags, "--lr", "1e30")
+    assert_one_line_error(result, "loss became nan", "try a smaller --lr")  # no RuntimeWarning
+    assert not (out / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "finetune-classify", "finetune-instruct"])
+def test_an_infinite_learning_rate_is_refused(tmp_path, command):
+    flags = {"train": [], "finetune-classify": ["--model", tmp_path, "--data", tmp_path,
+                                                "--out", tmp_path / "o"],
+             "finetune-instruct": ["--model", tmp_path, "--data", tmp_path,
+                                   "--out", tmp_path / "o"]}[command]
+    assert_one_line_error(gpt(command, *flags, "--lr", "inf"), "lr must be", "inf")
