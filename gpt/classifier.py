@@ -31,13 +31,10 @@ import tinytorch.functional as F
 from tinytorch import nn, safetensors
 
 from .classify_data import encode_text, pad_batch
-from .hf_checkpoint import config_from_hf, hf_to_state_dict, read_config
+from .hf_checkpoint import CLASSIFIER_ARCHITECTURE, config_from_hf, hf_to_state_dict, read_config
 from .model import GPT, functions
 from .output_dir import atomic_directory
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
-
-ARCHITECTURE = "GPT2ForSequenceClassification"
-
 
 class GPTClassifier(GPT):
     """A GPT whose LM head is replaced by `score`, a linear map from the hidden state of each
@@ -92,9 +89,10 @@ class GPTClassifier(GPT):
     def from_pretrained(cls, directory, fused=True):
         """A classifier saved by `save_classifier` (or by HF's GPT2ForSequenceClassification)."""
         hf = read_config(directory)
-        if ARCHITECTURE not in hf.get("architectures", []):
+        if CLASSIFIER_ARCHITECTURE not in hf.get("architectures", []):
             raise ValueError(f"{directory} is not a classifier: its config.json lists "
-                             f"architectures {hf.get('architectures')}, not {ARCHITECTURE} "
+                             f"architectures {hf.get('architectures')}, not "
+                             f"{CLASSIFIER_ARCHITECTURE} "
                              f"(make one with `python -m gpt finetune-classify`)")
         weights_path = Path(directory) / "model.safetensors"
         if not weights_path.is_file():
@@ -112,7 +110,7 @@ class GPTClassifier(GPT):
         `save_classifier` for a complete directory with the tokenizer."""
         labels = dict(enumerate(self.label_names))
         super().save_pretrained(directory, {
-            "architectures": [ARCHITECTURE], "num_labels": len(labels),
+            "architectures": [CLASSIFIER_ARCHITECTURE], "num_labels": len(labels),
             "id2label": {str(i): name for i, name in labels.items()},
             "label2id": {name: i for i, name in labels.items()},
             **(extra_config or {})})

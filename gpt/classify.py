@@ -23,7 +23,6 @@ from tinytorch import optim
 from .classifier import GPTClassifier, padding_id, save_classifier
 from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, batches,
                             encode_examples, pad_batch, read_labeled_texts)
-from .hf_checkpoint import read_config
 from .lora import apply_lora, count_parameters, merge_lora
 from .model import GPT
 from .output_dir import check_new_directory
@@ -171,10 +170,8 @@ def fine_tune(model, splits, pad_id, config, params, log=print):
 # ----- the whole run: python -m gpt finetune-classify ---------------------------------------
 
 def load_base_model(model_dir):
-    """(GPT, tokenizer) to fine-tune: a language model, not already a classifier."""
-    if "GPT2ForSequenceClassification" in read_config(model_dir).get("architectures", []):
-        raise ValueError(f"{model_dir} is already a classifier; fine-tune the language model "
-                         f"it was made from")
+    """(GPT, tokenizer) to fine-tune: a language model (GPT.from_pretrained refuses a
+    classifier)."""
     return GPT.from_pretrained(model_dir), load_tokenizer(model_dir)
 
 

@@ -25,6 +25,9 @@ CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight",
                   "mlp.c_proj.weight")
 MASK_BUFFER = re.compile(r"(^|\.)h\.\d+\.attn\.(bias|masked_bias)$")
 TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
+# config.json's "architectures": a language model, or a classifier (gpt.classifier)
+LANGUAGE_MODEL_ARCHITECTURE = "GPT2LMHeadModel"
+CLASSIFIER_ARCHITECTURE = "GPT2ForSequenceClassification"
 
 
 def config_from_hf(hf, fused=True):
@@ -70,8 +73,13 @@ def hf_to_state_dict(tensors):
 
 
 def load_pretrained(model_class, directory, fused=True):
-    """A model built from `directory`'s config, holding its weights (float32)."""
-    config = config_from_hf(read_config(directory), fused=fused)
+    """A language model built from `directory`'s config, holding its weights (float32)."""
+    hf = read_config(directory)
+    if CLASSIFIER_ARCHITECTURE in hf.get("architectures", []):
+        raise ValueError(f"{directory} is a sequence classifier ({CLASSIFIER_ARCHITECTURE}), "
+                         f"not a language model: use it with `python -m gpt classify`, or give "
+                         f"the language model it was made from")
+    config = config_from_hf(hf, fused=fused)
     weights_path = Path(directory) / "model.safetensors"
     if not weights_path.is_file():
         raise FileNotFoundError(f"{directory} has no model.safetensors")
@@ -84,7 +92,7 @@ def hf_config(config, extra=None):
     """config.json contents that HF's GPT2LMHeadModel reads."""
     hf = {
         "activation_function": "gelu_new",
-        "architectures": ["GPT2LMHeadModel"],
+        "architectures": [LANGUAGE_MODEL_ARCHITECTURE],
         "attn_pdrop": config.dropout,
         "embd_pdrop": config.dropout,
         "layer_norm_epsilon": config.layer_norm_epsilon,

@@ -304,3 +304,22 @@ def test_finetune_then_classify_from_the_command_line(spam_examples, shared_data
                         data, "--out", out)
     assert again.returncode == 1 and "Traceback" not in again.stderr
     assert again.stderr.startswith("error: ") and "already exists" in again.stderr
+
+
+def test_a_classifier_given_where_a_language_model_is_expected_says_so(tiny, shared_data,
+                                                                     tmp_path, capsys):
+    _, tokenizer, _ = tiny
+    classifier = tmp_path / "classifier"
+    save_classifier(classifier_on(tiny), tokenizer, classifier)
+    with pytest.raises(ValueError, match="is a sequence classifier"):
+        GPT.from_pretrained(classifier)
+    instructions = tmp_path / "instructions.json"
+    instructions.write_text(json.dumps([{"instruction": "a", "input": "", "output": "b"}] * 20))
+    for command in (["sample", "--model", classifier],
+                    ["attention", "--model", classifier, "--text", "hi"],
+                    ["finetune-instruct", "--model", classifier, "--data", instructions,
+                     "--out", tmp_path / "o"],
+                    ["finetune-classify", "--model", classifier, "--data",
+                     shared_data / "sms_spam.tsv", "--out", tmp_path / "o"]):
+        line = one_line_error(capsys, *command)
+        assert "GPT2ForSequenceClassification" in line and "not a language model" in line, line
