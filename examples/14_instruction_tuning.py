@@ -28,9 +28,10 @@ import numpy as np
 import bpe
 import tinytorch as tt
 from gpt import GPT
-from gpt.instruct import generate_response, load_splits, make_optimizer
+from gpt.instruct import generate_response, load_splits
 from gpt.instruct_data import IGNORE_INDEX, collate, format_example, format_prompt
 from gpt.tokenizers import end_of_text_id, load_tokenizer
+from gpt.training_step import make_adamw
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 N_TRAIN = 6 if FAST else 12      # the handful of records to learn
@@ -130,7 +131,7 @@ question = handful[0].record
 print(f"\n== 5. training: {STEPS} steps on {N_TRAIN} records, prompt masked, AdamW lr {LR} ==")
 print(f"before training, the answer to {question['instruction']!r}:")
 print(f"  {generate_response(model, tokenizer, question, max_new_tokens=30)!r}")
-optimizer = make_optimizer(model, LR, weight_decay=0.1)
+optimizer = make_adamw(model, LR, weight_decay=0.1)
 inputs, targets = collate(handful, pad_id=eot, mask_prompt=True)
 started = time.perf_counter()
 for step in range(1, STEPS + 1):

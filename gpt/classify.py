@@ -7,7 +7,8 @@
     loss and accuracy on every split after every epoch; save the classifier with its labels
 
 Frozen parameters have requires_grad=False: the backward pass computes no gradient for them
-and the optimizer never sees them, so they hold no optimizer state either.
+and the optimizer (gpt.training_step.make_adamw) never sees them, so they hold no optimizer
+state either.
 """
 import math
 import time
@@ -18,7 +19,6 @@ import numpy as np
 
 import tinytorch as tt
 import tinytorch.functional as F
-from tinytorch import optim
 
 from .classifier import GPTClassifier, padding_id, save_classifier
 from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, batches,
@@ -27,7 +27,7 @@ from .lora import apply_lora, count_parameters, merge_lora
 from .model import GPT
 from .output_dir import check_new_directory
 from .tokenizers import load_tokenizer
-from .training_step import check_finite_loss, quiet_divergence
+from .training_step import check_finite_loss, make_adamw, quiet_divergence, trainable_parameters
 
 TRAINABLE_CHOICES = ("head", "last-block", "all")
 
@@ -77,7 +77,7 @@ def set_trainable(model, trainable):
         # The last block's output passes through ln_f on its way to the head.
         model.transformer.h[-1].requires_grad_(True)
         model.transformer.ln_f.requires_grad_(True)
-    return [p for p in model.parameters() if p.requires_grad]
+    return trainable_parameters(model)
 
 
 def add_lora(model, rank, seed):
@@ -85,15 +85,7 @@ def add_lora(model, rank, seed):
     everything else frozen but the head. Returns the trainable parameters."""
     apply_lora(model, rank=rank, alpha=2 * rank, generator=np.random.default_rng([seed, 3]))
     model.score.requires_grad_(True)
-    return [p for p in model.parameters() if p.requires_grad]
-
-
-def make_optimizer(params, config):
-    """AdamW over the trainable parameters only, decaying the 2-D weights but not biases and
-    layer-norm gains (as gpt.train does)."""
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    return optim.AdamW([g for g in groups if g["params"]], lr=config.lr)
+    return trainable_parameters(model)
 
 
 # ----- one epoch, one evaluation -------------------------------------------------------------
@@ -150,7 +142,7 @@ def fine_tune(model, splits, pad_id, config, params, log=print):
     token id lists, labels (N,)); returns one dict of figures per epoch, the first (epoch 0)
     from before training."""
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
-    optimizer = make_optimizer(params, config)
+    optimizer = make_adamw(model, config.lr, config.weight_decay)
     generator = np.random.default_rng([config.seed, 4])                # batch order
     history = [{"epoch": 0, **evaluate_splits(model, splits, pad_id)}]
     log(figures_line(0, config.epochs, history[0]))

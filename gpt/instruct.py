@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 import tinytorch as tt
-from tinytorch import optim
 from tinytorch.serialization import atomic_write
 
 from .generate import generate_tokens
@@ -30,7 +29,7 @@ from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, form
 from .model import GPT
 from .output_dir import atomic_directory, check_new_directory
 from .tokenizers import load_tokenizer, save_tokenizer
-from .training_step import check_finite_loss, quiet_divergence
+from .training_step import check_finite_loss, make_adamw, quiet_divergence
 
 RESPONSES_FILE = "test_responses.json"
 METRICS_FILE = "instruct_metrics.json"
@@ -93,15 +92,6 @@ def batches(examples, batch_size, generator=None):
 
 
 # ----- training and evaluation -----------------------------------------------------------------
-
-def make_optimizer(model, lr, weight_decay):
-    """AdamW over the parameters that train (LoRA freezes the rest), decaying 2-D weights only,
-    as gpt.train does; PyTorch's default betas (0.9, 0.999), as the book uses."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    return optim.AdamW([g for g in groups if g["params"]], lr=lr)
-
 
 def train_epoch(model, optimizer, examples, pad_id, config, generator):
     """One pass over `examples` in shuffled batches; returns the token-weighted mean loss."""
@@ -198,7 +188,7 @@ def finetune_instruct(config, log=print):
         log(f"training on the first {len(splits['train'])} training examples only (--subset)")
     if config.lora_rank is not None:
         add_lora(model, config, log)
-    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    optimizer = make_adamw(model, config.lr, config.weight_decay)
 
     def validation_loss():
         return check_finite_loss(evaluate(model, splits["validation"], eot, config.batch_size,

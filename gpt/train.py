@@ -34,7 +34,7 @@ from .model import GPT
 from .output_dir import check_new_directory
 from .pictures import loss_curve_svg, read_metrics
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
-from .training_step import check_finite_loss, quiet_divergence
+from .training_step import check_finite_loss, make_adamw, quiet_divergence
 
 STATE_FILE = "train_state.npz"
 METRICS_FILE = "metrics.jsonl"
@@ -103,12 +103,8 @@ class TrainConfig:
 # ----- the pieces of a run -------------------------------------------------------------------
 
 def make_optimizer(model, config):
-    """AdamW with weight decay on the 2-D weights (matrices, embeddings) only: decaying
-    biases and layer-norm gains towards zero would only hurt."""
-    params = list(model.parameters())
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    return optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
+    """AdamW with `config`'s lr and betas, weight decay on the 2-D weights only (make_adamw)."""
+    return make_adamw(model, config.lr, config.weight_decay, betas=(config.beta1, config.beta2))
 
 
 def learning_rate(config, it):

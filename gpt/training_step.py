@@ -1,6 +1,11 @@
 """What every training loop here shares: pretraining (gpt.train) and fine-tuning (gpt.classify,
 gpt.instruct).
 
+Which parameters train: those with requires_grad. Fine-tuning freezes the rest (requires_grad
+False), so the backward pass computes no gradient for them and the optimizer never sees them:
+they hold no optimizer state either. `make_adamw` builds the optimizer over the trainable
+parameters, with weight decay on the 2-D weights only.
+
 A diverging run (too large a learning rate) turns the weights to inf or nan within a step or
 two; every loss computed after that is nan. `check_finite_loss` turns such a loss into one
 FloatingPointError that names it (the command line prints it as a one-line error), and
@@ -9,6 +14,24 @@ FloatingPointError that names it (the command line prints it as a one-line error
 import math
 
 import numpy as np
+
+from tinytorch import optim
+
+
+def trainable_parameters(model):
+    """The parameters of `model` that train (requires_grad), each once, in model order."""
+    return [param for param in model.parameters() if param.requires_grad]
+
+
+def make_adamw(model, lr, weight_decay, betas=(0.9, 0.999)):
+    """AdamW over `model`'s trainable parameters, in two groups: weight decay on the 2-D
+    weights (matrices, embeddings), none on biases and layer-norm gains (decaying them
+    towards zero would only hurt). A group with no parameters (LoRA trains matrices only)
+    is left out. betas: PyTorch's default, which the fine-tuning book uses."""
+    params = trainable_parameters(model)
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    return optim.AdamW([group for group in groups if group["params"]], lr=lr, betas=betas)
 
 
 def check_finite_loss(loss, what="the loss"):

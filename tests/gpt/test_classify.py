@@ -10,12 +10,12 @@ import pytest
 
 from gpt import GPT
 from gpt.classifier import GPTClassifier, load_classifier, predict_probabilities, save_classifier
-from gpt.classify import (ClassifyConfig, add_lora, fine_tune, make_optimizer, set_trainable,
-                          train_epoch)
+from gpt.classify import ClassifyConfig, add_lora, fine_tune, set_trainable, train_epoch
 from gpt.classify_data import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
                                read_labeled_texts)
 from gpt.cli import main
 from gpt.tokenizers import load_tokenizer
+from gpt.training_step import make_adamw
 from tinytorch import safetensors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def test_frozen_parameters_get_no_gradient_and_no_optimizer_state(tiny, spam_exa
     assert {name for name, p in named.items() if p.requires_grad} == expected
     assert {id(p) for p in params} == {id(named[name]) for name in expected}
 
-    optimizer = make_optimizer(params, config)
+    optimizer = make_adamw(model, config.lr, config.weight_decay)
     split = small_splits(spam_examples, tiny[1], n_train=4)["train"]       # one batch
     train_epoch(model, optimizer, params, split, 0, config, np.random.default_rng(0))
     for name, p in named.items():
