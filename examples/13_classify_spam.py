@@ -143,8 +143,8 @@ print(f"test accuracy on {N_TEST} messages: {100 * accuracy_before:.1f}%")
 print(f"\n== 6. fine-tuning every parameter: {N_TRAIN} training messages, {EPOCHS} epochs, "
       f"AdamW lr {LR} ==")
 config = ClassifyConfig(trainable="all", epochs=EPOCHS, lr=LR, seed=SEED)
-params = set_trainable(model, config.trainable)
-history = fine_tune(model, subsets, pad_id, config, params)
+set_trainable(model, config.trainable)        # the others are frozen: requires_grad False
+history = fine_tune(model, subsets, pad_id, config)
 
 # ---- 7. After ---------------------------------------------------------------------------------
 print("\n== 7. after training ==")

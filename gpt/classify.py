@@ -3,7 +3,8 @@
     GPT.from_pretrained(model_dir)  ->  GPTClassifier: the body + a new head (gpt.classifier)
     sms_spam.tsv  ->  balanced 70 / 10 / 20 splits of token ids  (gpt.classify_data)
     choose what trains: the head, the last block (+ ln_f + head), everything, or LoRA + head
-    epochs x (shuffled batches: cross-entropy of the logits, backward, clip to 1.0, AdamW)
+    epochs x (shuffled batches: cross-entropy of the logits, backward, clip to 1.0, AdamW:
+              gpt.training_step)
     loss and accuracy on every split after every epoch; save the classifier with its labels
 
 Frozen parameters have requires_grad=False: the backward pass computes no gradient for them
@@ -21,13 +22,15 @@ import tinytorch as tt
 import tinytorch.functional as F
 
 from .classifier import GPTClassifier, padding_id, save_classifier
-from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, batches,
-                            encode_examples, pad_batch, read_labeled_texts)
+from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, encode_examples,
+                            pad_batch, read_labeled_texts)
+from .data import batches
 from .lora import apply_lora, count_parameters, merge_lora
 from .model import GPT
 from .output_dir import check_new_directory
 from .tokenizers import load_tokenizer
-from .training_step import check_finite_loss, make_adamw, quiet_divergence, trainable_parameters
+from .training_step import (check_finite_loss, make_adamw, optimizer_step, quiet_divergence,
+                            trainable_parameters)
 
 TRAINABLE_CHOICES = ("head", "last-block", "all")
 
@@ -90,7 +93,7 @@ def add_lora(model, rank, seed):
 
 # ----- one epoch, one evaluation -------------------------------------------------------------
 
-def train_epoch(model, optimizer, params, split, pad_id, config, generator):
+def train_epoch(model, optimizer, split, pad_id, config, generator):
     """One pass over (sequences, labels) in shuffled batches; returns the mean batch loss."""
     sequences, labels = split
     model.train()
@@ -98,11 +101,8 @@ def train_epoch(model, optimizer, params, split, pad_id, config, generator):
     for rows in batches(len(sequences), config.batch_size, generator):
         idx, lengths = pad_batch([sequences[i] for i in rows], pad_id)       # (B, T), (B,)
         loss = F.cross_entropy(model(idx, lengths), labels[rows])
-        losses.append(check_finite_loss(loss.item(), "the training loss"))   # before the step
-        optimizer.zero_grad()
         loss.backward()
-        tt.nn.utils.clip_grad_norm_(params, config.grad_clip)
-        optimizer.step()
+        losses.append(optimizer_step(model, optimizer, loss.item(), config.grad_clip))
     return float(np.mean(losses))
 
 
@@ -137,10 +137,10 @@ def figures_line(epoch, epochs, figures):
     return f"epoch {epoch}/{epochs} | " + " | ".join(parts) + timing
 
 
-def fine_tune(model, splits, pad_id, config, params, log=print):
-    """Train `params` of `model` for config.epochs on splits["train"] (each split a pair:
-    token id lists, labels (N,)); returns one dict of figures per epoch, the first (epoch 0)
-    from before training."""
+def fine_tune(model, splits, pad_id, config, log=print):
+    """Train the trainable parameters of `model` (set_trainable or add_lora chose them) for
+    config.epochs on splits["train"] (each split a pair: token id lists, labels (N,));
+    returns one dict of figures per epoch, the first (epoch 0) from before training."""
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     optimizer = make_adamw(model, config.lr, config.weight_decay)
     generator = np.random.default_rng([config.seed, 4])                # batch order
@@ -149,8 +149,7 @@ def fine_tune(model, splits, pad_id, config, params, log=print):
     with quiet_divergence():
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
-            batch_loss = train_epoch(model, optimizer, params, splits["train"], pad_id, config,
-                                     generator)
+            batch_loss = train_epoch(model, optimizer, splits["train"], pad_id, config, generator)
             seconds = time.perf_counter() - started
             figures = {"epoch": epoch, "mean_batch_loss": batch_loss, "seconds": seconds,
                        **evaluate_splits(model, splits, pad_id)}
@@ -186,14 +185,14 @@ def finetune_classifier(model_dir, data_path, out, config, log=print):
     splits = prepare_splits(data_path, tokenizer, gpt.config.block_size, config.seed, log=log)
     model = GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=config.seed)
     if config.lora_rank is None:
-        params = set_trainable(model, config.trainable)
+        set_trainable(model, config.trainable)
         what = f"trainable: {config.trainable}"
     else:
-        params = add_lora(model, config.lora_rank, config.seed)
+        add_lora(model, config.lora_rank, config.seed)
         what = f"trainable: LoRA rank {config.lora_rank}, alpha {2 * config.lora_rank}, + head"
     trainable, total = count_parameters(model)
     log(f"{what}: {trainable:,} of {total:,} parameters ({100 * trainable / total:.2f}%)")
-    history = fine_tune(model, splits, padding_id(tokenizer), config, params, log=log)
+    history = fine_tune(model, splits, padding_id(tokenizer), config, log=log)
     if config.lora_rank is not None:
         merge_lora(model)                # a plain GPT-2 body again, in the usual layout
     save_classifier(model, tokenizer, out)

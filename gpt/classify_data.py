@@ -1,4 +1,4 @@
-"""Labelled texts for classification: read, balance, split, encode, pad into batches.
+"""Labelled texts for classification: read, balance, split, encode, pad a batch.
 
     sms_spam.tsv  ->  LabeledText(line, label, text) per message   (read_labeled_texts)
                   ->  as many of each class as of the rarest one     (balance_classes)
@@ -169,9 +169,3 @@ def pad_batch(sequences, pad_id):
         idx[row, :len(ids)] = ids
     return idx, lengths
 
-
-def batches(n_examples, batch_size, generator=None):
-    """Index arrays of `batch_size` examples (the last may be smaller); shuffled by
-    `generator`, or in order without one (for evaluation)."""
-    order = np.arange(n_examples) if generator is None else generator.permutation(n_examples)
-    return [order[start:start + batch_size] for start in range(0, n_examples, batch_size)]

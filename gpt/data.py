@@ -3,6 +3,9 @@
     text  ->  token ids (one compact array)  ->  train / validation split (90 / 10)
           ->  random windows of block_size + 1 tokens
           ->  inputs = window[:-1], targets = window[1:]    (the next token at each position)
+
+Fine-tuning has examples rather than one long text: `batches` cuts a list of them into
+batches, each example once an epoch, in a shuffled order.
 """
 import numpy as np
 
@@ -105,3 +108,10 @@ def get_batch(ids, block_size, batch_size, generator):
     starts = generator.integers(0, len(ids) - block_size, size=batch_size)
     windows = ids[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T + 1)
     return windows[:, :-1], windows[:, 1:]
+
+
+def batches(n_examples, batch_size, generator=None):
+    """Index arrays of `batch_size` examples (the last may be smaller) that cover each of
+    `n_examples` once: shuffled by `generator`, or in order without one (for evaluation)."""
+    order = np.arange(n_examples) if generator is None else generator.permutation(n_examples)
+    return [order[start:start + batch_size] for start in range(0, n_examples, batch_size)]

@@ -23,13 +23,14 @@ import numpy as np
 import tinytorch as tt
 from tinytorch.serialization import atomic_write
 
+from .data import batches
 from .generate import generate_tokens
 from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
                             read_records, require_end_of_text, split_records)
 from .model import GPT
 from .output_dir import atomic_directory, check_new_directory
 from .tokenizers import load_tokenizer, save_tokenizer
-from .training_step import check_finite_loss, make_adamw, quiet_divergence
+from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
 RESPONSES_FILE = "test_responses.json"
 METRICS_FILE = "instruct_metrics.json"
@@ -84,27 +85,17 @@ def load_splits(path, tokenizer, block_size, seed):
     return splits, dropped
 
 
-def batches(examples, batch_size, generator=None):
-    """Lists of `batch_size` examples (the last may be shorter), shuffled by `generator`."""
-    order = np.arange(len(examples)) if generator is None else generator.permutation(len(examples))
-    for start in range(0, len(examples), batch_size):
-        yield [examples[i] for i in order[start:start + batch_size]]
-
-
 # ----- training and evaluation -----------------------------------------------------------------
 
 def train_epoch(model, optimizer, examples, pad_id, config, generator):
     """One pass over `examples` in shuffled batches; returns the token-weighted mean loss."""
     model.train()
     total, counted = 0.0, 0
-    for batch in batches(examples, config.batch_size, generator):
-        inputs, targets = collate(batch, pad_id, config.mask_prompt)
+    for rows in batches(len(examples), config.batch_size, generator):
+        inputs, targets = collate([examples[i] for i in rows], pad_id, config.mask_prompt)
         _, loss = model(inputs, targets)
-        check_finite_loss(loss.item(), "the training loss")       # before the step
         loss.backward()
-        tt.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad()
+        optimizer_step(model, optimizer, loss.item(), config.grad_clip)
         n = int((targets != IGNORE_INDEX).sum())
         total, counted = total + loss.item() * n, counted + n
     return total / counted
@@ -116,8 +107,8 @@ def evaluate(model, examples, pad_id, batch_size, mask_prompt):
     was_training = model.training
     model.eval()
     total, counted = 0.0, 0
-    for batch in batches(examples, batch_size):
-        inputs, targets = collate(batch, pad_id, mask_prompt)
+    for rows in batches(len(examples), batch_size):
+        inputs, targets = collate([examples[i] for i in rows], pad_id, mask_prompt)
         n = int((targets != IGNORE_INDEX).sum())
         total, counted = total + model(inputs, targets)[1].item() * n, counted + n
     model.train(was_training)

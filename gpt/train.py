@@ -34,7 +34,7 @@ from .model import GPT
 from .output_dir import check_new_directory
 from .pictures import loss_curve_svg, read_metrics
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
-from .training_step import check_finite_loss, make_adamw, quiet_divergence
+from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
 STATE_FILE = "train_state.npz"
 METRICS_FILE = "metrics.jsonl"
@@ -119,12 +119,9 @@ def train_step(model, optimizer, train_ids, config, batch_generator):
     for _ in range(config.grad_accum):
         x, y = get_batch(train_ids, config.block_size, config.batch_size, batch_generator)
         _, loss = model(x, y)
-        (loss * (1.0 / config.grad_accum)).backward()
+        (loss * (1.0 / config.grad_accum)).backward()      # gradients add up over micro-batches
         total += loss.item()
-    tt.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-    optimizer.step()
-    optimizer.zero_grad()
-    return total / config.grad_accum
+    return optimizer_step(model, optimizer, total / config.grad_accum, config.grad_clip)
 
 
 @tt.no_grad()
@@ -333,7 +330,6 @@ def train(config, resume=False, log=print):
             interval_time += time.perf_counter() - started
             run.iteration += 1
             losses[run.iteration] = loss
-            check_finite_loss(loss, f"the training loss at iteration {run.iteration}")
             if run.iteration % c.log_interval == 0 or run.iteration == c.max_iters:
                 ms = 1000 * interval_time / (run.iteration - interval_start)
                 run.record({"iter": run.iteration, "loss": loss, "lr": lr, "ms_per_iter": ms,

@@ -6,6 +6,12 @@ False), so the backward pass computes no gradient for them and the optimizer nev
 they hold no optimizer state either. `make_adamw` builds the optimizer over the trainable
 parameters, with weight decay on the 2-D weights only.
 
+One update, after the caller's loss.backward() (one backward, or several that accumulate):
+
+    optimizer_step(model, optimizer, loss.item(), grad_clip)
+        the loss is finite?  ->  clip the gradients' joint norm to grad_clip
+        ->  AdamW step  ->  zero the gradients (set them to None) for the next one
+
 A diverging run (too large a learning rate) turns the weights to inf or nan within a step or
 two; every loss computed after that is nan. `check_finite_loss` turns such a loss into one
 FloatingPointError that names it (the command line prints it as a one-line error), and
@@ -15,6 +21,7 @@ import math
 
 import numpy as np
 
+import tinytorch as tt
 from tinytorch import optim
 
 
@@ -32,6 +39,18 @@ def make_adamw(model, lr, weight_decay, betas=(0.9, 0.999)):
     groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
               {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     return optim.AdamW([group for group in groups if group["params"]], lr=lr, betas=betas)
+
+
+def optimizer_step(model, optimizer, loss, grad_clip):
+    """Update `model` from the gradients its backward pass left: check that `loss` (a Python
+    float, the step's mean loss) is finite, before the step that would spread a nan into
+    every weight; clip the trainable parameters' gradient norm to `grad_clip` (one large
+    gradient must not throw the weights far); step; zero the gradients. Returns `loss`."""
+    check_finite_loss(loss, "the training loss")
+    tt.nn.utils.clip_grad_norm_(trainable_parameters(model), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss
 
 
 def check_finite_loss(loss, what="the loss"):
