@@ -25,7 +25,7 @@ from .classifier import GPTClassifier, padding_id, save_classifier
 from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, encode_examples,
                             pad_batch, read_labeled_texts)
 from .data import batches
-from .lora import apply_lora, count_parameters, merge_lora
+from .lora import add_lora, count_parameters, merge_lora
 from .model import GPT
 from .output_dir import check_new_directory
 from .tokenizers import load_tokenizer
@@ -39,7 +39,8 @@ TRAINABLE_CHOICES = ("head", "last-block", "all")
 class ClassifyConfig:
     """Settings of a fine-tuning run. lr and weight decay are chapter 6's (AdamW, 5e-5, 0.1);
     so are the batch size, the epochs and the seed. lora_rank: train rank-r LoRA matrices
-    (alpha = 2r) in every block, and the head, instead of `trainable`."""
+    in every block, and the head, instead of `trainable`; lora_alpha: their scale's
+    numerator (None: twice the rank)."""
 
     trainable: str = "all"
     epochs: int = 5
@@ -48,6 +49,7 @@ class ClassifyConfig:
     batch_size: int = 8
     grad_clip: float = 1.0
     lora_rank: int = None
+    lora_alpha: float = None
     seed: int = 123
 
     def __post_init__(self):
@@ -65,6 +67,8 @@ class ClassifyConfig:
                              f"{self.weight_decay} and {self.grad_clip}")
         if self.lora_rank is not None and self.lora_rank < 1:
             raise ValueError(f"lora-rank must be at least 1, got {self.lora_rank}")
+        if self.lora_rank is not None and self.lora_alpha is None:
+            self.lora_alpha = 2 * self.lora_rank        # alpha / r = 2, whatever the rank
 
 
 # ----- what trains ---------------------------------------------------------------------------
@@ -83,10 +87,11 @@ def set_trainable(model, trainable):
     return trainable_parameters(model)
 
 
-def add_lora(model, rank, seed):
-    """Rank-r LoRA (alpha = 2r) on every block's c_attn, attn.c_proj, mlp.c_fc and mlp.c_proj;
-    everything else frozen but the head. Returns the trainable parameters."""
-    apply_lora(model, rank=rank, alpha=2 * rank, generator=np.random.default_rng([seed, 3]))
+def set_trainable_lora(model, rank, alpha, seed):
+    """LoRA matrices of rank `rank` on every block's c_attn, attn.c_proj, mlp.c_fc and
+    mlp.c_proj (gpt.lora.add_lora), and the head; everything else frozen. Returns the
+    trainable parameters."""
+    add_lora(model, rank, alpha, seed)
     model.score.requires_grad_(True)
     return trainable_parameters(model)
 
@@ -138,9 +143,10 @@ def figures_line(epoch, epochs, figures):
 
 
 def fine_tune(model, splits, pad_id, config, log=print):
-    """Train the trainable parameters of `model` (set_trainable or add_lora chose them) for
-    config.epochs on splits["train"] (each split a pair: token id lists, labels (N,));
-    returns one dict of figures per epoch, the first (epoch 0) from before training."""
+    """Train the trainable parameters of `model` (chosen by set_trainable or
+    set_trainable_lora) for config.epochs on splits["train"] (each split a pair: token id
+    lists, labels (N,)); returns one dict of figures per epoch, the first (epoch 0) from
+    before training."""
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     optimizer = make_adamw(model, config.lr, config.weight_decay)
     generator = np.random.default_rng([config.seed, 4])                # batch order
@@ -188,8 +194,8 @@ def finetune_classifier(model_dir, data_path, out, config, log=print):
         set_trainable(model, config.trainable)
         what = f"trainable: {config.trainable}"
     else:
-        add_lora(model, config.lora_rank, config.seed)
-        what = f"trainable: LoRA rank {config.lora_rank}, alpha {2 * config.lora_rank}, + head"
+        set_trainable_lora(model, config.lora_rank, config.lora_alpha, config.seed)
+        what = f"trainable: LoRA rank {config.lora_rank}, alpha {config.lora_alpha}, + head"
     trainable, total = count_parameters(model)
     log(f"{what}: {trainable:,} of {total:,} parameters ({100 * trainable / total:.2f}%)")
     history = fine_tune(model, splits, padding_id(tokenizer), config, log=log)

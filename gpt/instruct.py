@@ -27,6 +27,7 @@ from .data import batches
 from .generate import generate_tokens
 from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
                             read_records, require_end_of_text, split_records)
+from .lora import add_lora, count_parameters, merge_lora
 from .model import GPT
 from .output_dir import atomic_directory, check_new_directory
 from .tokenizers import load_tokenizer, save_tokenizer
@@ -62,6 +63,8 @@ class InstructConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.lora_rank is not None and self.lora_alpha is None:
+            self.lora_alpha = 2 * self.lora_rank        # alpha / r = 2, whatever the rank
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         if self.weight_decay < 0:
@@ -148,17 +151,6 @@ def generate_response(model, tokenizer, record, max_new_tokens):
 
 # ----- the run ---------------------------------------------------------------------------------
 
-def add_lora(model, config, log):
-    """Freeze the model and wrap its linear layers with trainable low-rank adapters."""
-    from .lora import apply_lora, count_parameters
-    alpha = 2 * config.lora_rank if config.lora_alpha is None else config.lora_alpha
-    apply_lora(model, rank=config.lora_rank, alpha=alpha,
-               generator=np.random.default_rng([config.seed, 3]))
-    trainable, total = count_parameters(model)
-    log(f"LoRA rank {config.lora_rank}, alpha {alpha}: {trainable:,} of {total:,} parameters "
-        f"train ({100 * trainable / total:.1f}%)")
-
-
 def write_json(path, value):
     with atomic_write(path) as f:
         f.write((json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -178,7 +170,10 @@ def finetune_instruct(config, log=print):
         splits["train"] = splits["train"][:config.subset]
         log(f"training on the first {len(splits['train'])} training examples only (--subset)")
     if config.lora_rank is not None:
-        add_lora(model, config, log)
+        add_lora(model, config.lora_rank, config.lora_alpha, config.seed)   # the rest frozen
+        trainable, total = count_parameters(model)
+        log(f"LoRA rank {config.lora_rank}, alpha {config.lora_alpha}: {trainable:,} of "
+            f"{total:,} parameters train ({100 * trainable / total:.1f}%)")
     optimizer = make_adamw(model, config.lr, config.weight_decay)
 
     def validation_loss():
@@ -206,7 +201,6 @@ def finetune_instruct(config, log=print):
         f"({100 * drop:.1f}% lower); training loss on response tokens "
         f"{result['train_loss_response']:.4f}")
     if config.lora_rank is not None:
-        from .lora import merge_lora
         merge_lora(model)              # plain weights again: a GPT-2 checkpoint anyone loads
     # Answers first, then one write of the whole directory: nothing half-written if stopped.
     responses = [{**example.record,

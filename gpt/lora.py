@@ -159,6 +159,13 @@ def apply_lora(model, rank=4, alpha=8, targets=DEFAULT_TARGETS, generator=None):
     return model
 
 
+def add_lora(model, rank, alpha, seed):
+    """How both fine-tuning commands add LoRA: `apply_lora` on every block's attention and MLP
+    layers (DEFAULT_TARGETS), lora_A drawn from a generator seeded by `seed`. Everything else
+    is frozen (a classifier unfreezes its head itself). Returns the model."""
+    return apply_lora(model, rank=rank, alpha=alpha, generator=np.random.default_rng([seed, 3]))
+
+
 def merge_lora(model):
     """Replace every LoRALinear in `model` by its merged plain nn.Linear (in place); returns
     the model. The merged model's parameters have the plain GPT-2 names, so `save_pretrained`

@@ -11,7 +11,8 @@ import pytest
 import tinytorch.functional as F
 from gpt import GPT
 from gpt.classifier import GPTClassifier, load_classifier, predict_probabilities, save_classifier
-from gpt.classify import ClassifyConfig, add_lora, fine_tune, set_trainable, train_epoch
+from gpt.classify import (ClassifyConfig, fine_tune, set_trainable, set_trainable_lora,
+                          train_epoch)
 from gpt.classify_data import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
                                read_labeled_texts)
 from gpt.cli import main
@@ -120,7 +121,7 @@ def test_frozen_parameters_get_no_gradient_and_no_optimizer_state(tiny, spam_exa
     model = classifier_on(tiny)
     config = ClassifyConfig(batch_size=4)
     if trainable == "lora":
-        params = add_lora(model, rank=2, seed=0)
+        params = set_trainable_lora(model, rank=2, alpha=4, seed=0)
     else:
         params = set_trainable(model, trainable)
     named = dict(model.named_parameters())
@@ -214,7 +215,7 @@ def test_a_short_training_run_lowers_the_loss(tiny, spam_examples):
 def test_a_saved_classifier_reloads_and_predicts_the_same(tiny, tmp_path):
     _, tokenizer, _ = tiny
     model = classifier_on(tiny, seed=5)
-    add_lora(model, rank=2, seed=0)
+    set_trainable_lora(model, rank=2, alpha=4, seed=0)
     for name, p in model.named_parameters():      # a trained-looking LoRA correction
         if name.endswith("lora_B"):
             p.data[...] = np.random.default_rng(1).normal(0, 0.1, p.shape)
