@@ -34,7 +34,7 @@ from .classify_data import encode_text, pad_batch
 from .hf_checkpoint import CLASSIFIER_ARCHITECTURE, config_from_hf, hf_to_state_dict, read_config
 from .model import GPT, functions
 from .output_dir import atomic_directory
-from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
+from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
 
 class GPTClassifier(GPT):
     """A GPT whose LM head is replaced by `score`, a linear map from the hidden state of each
@@ -154,18 +154,10 @@ def save_classifier(model, tokenizer, directory):
     """Write the classifier and its tokenizer as a new directory, never over an existing one;
     an interrupted save leaves no half-written classifier behind (see gpt.output_dir)."""
     with atomic_directory(directory) as temporary:
-        model.save_pretrained(temporary, token_ids_config(tokenizer))
+        # the special-token ids from the tokenizer, as HF's config.json names them
+        model.save_pretrained(temporary, {"pad_token_id": padding_id(tokenizer),
+                                          **token_ids_config(tokenizer)})
         save_tokenizer(tokenizer, temporary)
-
-
-def token_ids_config(tokenizer):
-    """config.json's special-token ids, read from the tokenizer: without them HF assumes
-    GPT-2's 50256, which a smaller vocabulary does not have."""
-    config = {"pad_token_id": padding_id(tokenizer)}
-    eot = end_of_text_id(tokenizer)
-    if eot is not None:
-        config.update(bos_token_id=eot, eos_token_id=eot)
-    return config
 
 
 def load_classifier(directory, fused=True):

@@ -30,7 +30,7 @@ from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, form
 from .lora import add_lora, count_parameters, merge_lora
 from .model import GPT
 from .output_dir import atomic_directory, check_new_directory
-from .tokenizers import load_tokenizer, save_tokenizer
+from .tokenizers import load_tokenizer, save_tokenizer, token_ids_config
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
 RESPONSES_FILE = "test_responses.json"
@@ -217,9 +217,8 @@ def finetune_instruct(config, log=print):
 def save_outputs(out, model, tokenizer, responses, config, result):
     """The model and tokenizer, the test responses and the measurements, as a new directory
     written whole or not at all (gpt.output_dir)."""
-    eot = require_end_of_text(tokenizer)
     with atomic_directory(out) as temporary:
-        model.save_pretrained(temporary, extra_config={"bos_token_id": eot, "eos_token_id": eot})
+        model.save_pretrained(temporary, extra_config=token_ids_config(tokenizer))
         save_tokenizer(tokenizer, temporary)
         write_json(temporary / RESPONSES_FILE, responses)
         write_json(temporary / METRICS_FILE, {"config": vars(config), **result})

@@ -81,6 +81,14 @@ def end_of_text_id(tokenizer):
     return tokenizer.special_tokens.get(END_OF_TEXT)
 
 
+def token_ids_config(tokenizer):
+    """config.json's bos_token_id and eos_token_id: the tokenizer's <|endoftext|>, which
+    GPT-2 uses for both. Without them HF transformers assumes GPT-2's 50256, which a smaller
+    vocabulary does not have. {} for a tokenizer with no <|endoftext|>."""
+    eot = end_of_text_id(tokenizer)
+    return {} if eot is None else {"bos_token_id": eot, "eos_token_id": eot}
+
+
 def save_tokenizer(tokenizer, directory):
     """Write `tokenizer` into a checkpoint directory (see the module docstring)."""
     directory = Path(directory)

@@ -33,7 +33,7 @@ from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read
 from .model import GPT
 from .output_dir import check_new_directory
 from .pictures import loss_curve_svg, read_metrics
-from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer
+from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
 STATE_FILE = "train_state.npz"
@@ -150,11 +150,7 @@ def sample_text(model, tokenizer, config, n_tokens, seed=0):
 def save_checkpoint(out, model, tokenizer, optimizer, state):
     """Model, tokenizer, then the training state with a fingerprint of the weights file, so
     a resume can tell if a save was interrupted between the files (each file is atomic)."""
-    extra = {}
-    eot = end_of_text_id(tokenizer)
-    if eot is not None:
-        extra = {"bos_token_id": eot, "eos_token_id": eot}
-    model.save_pretrained(out, extra_config=extra)
+    model.save_pretrained(out, extra_config=token_ids_config(tokenizer))
     save_tokenizer(tokenizer, out)
     tt.save({**state, "optimizer": optimizer.state_dict(),
              "weights_sha256": file_sha256(Path(out) / "model.safetensors")},
