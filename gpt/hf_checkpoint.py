@@ -136,7 +136,9 @@ def save_pretrained(model, directory, extra_config=None):
     write_json(directory / "config.json", hf_config(model.config, extra_config))
 
 
-def write_json(path, obj):
-    """Write JSON atomically (a temporary file, then a rename)."""
+def write_json(path, obj, sort_keys=True):
+    """Write JSON atomically (a temporary file, then a rename), as UTF-8 that keeps non-ASCII
+    text readable. Keys sorted, as HF writes config.json; sort_keys=False keeps their order."""
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n"
     with atomic_write(path) as f:
-        f.write((json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        f.write(text.encode("utf-8"))

@@ -13,7 +13,6 @@ The data side (template, split, masks) is gpt/instruct_data.py. Losses are means
 targets that count (not -100), weighted by token over a whole split, so a split's loss does
 not depend on how it is cut into batches.
 """
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -21,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 import tinytorch as tt
-from tinytorch.serialization import atomic_write
 
 from .data import batches
 from .generate import generate_tokens
+from .hf_checkpoint import write_json
 from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
                             read_records, require_end_of_text, split_records)
 from .lora import add_lora, count_parameters, merge_lora
@@ -151,11 +150,6 @@ def generate_response(model, tokenizer, record, max_new_tokens):
 
 # ----- the run ---------------------------------------------------------------------------------
 
-def write_json(path, value):
-    with atomic_write(path) as f:
-        f.write((json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
 def finetune_instruct(config, log=print):
     """Run instruction fine-tuning as `config` says; returns a dict of what it measured."""
     check_new_directory(config.out)    # before minutes of training, not after
@@ -220,5 +214,6 @@ def save_outputs(out, model, tokenizer, responses, config, result):
     with atomic_directory(out) as temporary:
         model.save_pretrained(temporary, extra_config=token_ids_config(tokenizer))
         save_tokenizer(tokenizer, temporary)
-        write_json(temporary / RESPONSES_FILE, responses)
-        write_json(temporary / METRICS_FILE, {"config": vars(config), **result})
+        # in the order a reader expects: each record's fields, then the run's figures
+        write_json(temporary / RESPONSES_FILE, responses, sort_keys=False)
+        write_json(temporary / METRICS_FILE, {"config": vars(config), **result}, sort_keys=False)

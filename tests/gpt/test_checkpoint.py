@@ -105,3 +105,14 @@ def test_untied_lm_head_is_refused(shared_data, tmp_path):
 def test_not_a_checkpoint_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         GPT.from_pretrained(tmp_path)
+
+
+def test_json_files_are_utf8_with_sorted_keys_unless_asked_to_keep_their_order(tmp_path):
+    from gpt.hf_checkpoint import write_json
+    write_json(tmp_path / "sorted.json", {"output": "Grüße", "input": ""})
+    assert (tmp_path / "sorted.json").read_text(encoding="utf-8") == \
+        '{\n  "input": "",\n  "output": "Grüße"\n}\n'
+    write_json(tmp_path / "kept.json", {"output": "Grüße", "input": ""}, sort_keys=False)
+    assert json.loads((tmp_path / "kept.json").read_text(encoding="utf-8")) == \
+        {"output": "Grüße", "input": ""}
+    assert list(json.loads((tmp_path / "kept.json").read_text())) == ["output", "input"]
