@@ -28,10 +28,11 @@ import numpy as np
 
 import tinytorch as tt
 import tinytorch.functional as F
-from tinytorch import nn, safetensors
+from tinytorch import nn
 
 from .classify_data import encode_text, pad_batch
-from .hf_checkpoint import CLASSIFIER_ARCHITECTURE, config_from_hf, hf_to_state_dict, read_config
+from .hf_checkpoint import (CLASSIFIER_ARCHITECTURE, config_from_hf, hf_to_state_dict,
+                            read_config, read_weights)
 from .model import GPT, functions
 from .output_dir import atomic_directory
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
@@ -94,12 +95,10 @@ class GPTClassifier(GPT):
                              f"architectures {hf.get('architectures')}, not "
                              f"{CLASSIFIER_ARCHITECTURE} "
                              f"(make one with `python -m gpt finetune-classify`)")
-        weights_path = Path(directory) / "model.safetensors"
-        if not weights_path.is_file():
-            raise FileNotFoundError(f"{directory} has no model.safetensors")
-        tensors = safetensors.load_file(weights_path)
+        tensors = read_weights(directory)
         if "score.weight" not in tensors:
-            raise ValueError(f"{weights_path} has no score.weight: not a classifier")
+            raise ValueError(f"{Path(directory) / 'model.safetensors'} has no score.weight: "
+                             f"not a classifier")
         score = tensors.pop("score.weight")
         model = cls(config_from_hf(hf, fused=fused), label_names_from_hf(hf), seed=0)
         model.load_state_dict({**hf_to_state_dict(tensors), "score.weight": score})

@@ -80,12 +80,18 @@ def load_pretrained(model_class, directory, fused=True):
                          f"not a language model: use it with `python -m gpt classify`, or give "
                          f"the language model it was made from")
     config = config_from_hf(hf, fused=fused)
+    model = model_class(config, seed=0)
+    model.load_state_dict(hf_to_state_dict(read_weights(directory)))
+    return model
+
+
+def read_weights(directory):
+    """{name: ndarray} from `directory`'s model.safetensors, as stored there (HF's names and
+    Conv1D layout: hf_to_state_dict converts them)."""
     weights_path = Path(directory) / "model.safetensors"
     if not weights_path.is_file():
         raise FileNotFoundError(f"{directory} has no model.safetensors")
-    model = model_class(config, seed=0)
-    model.load_state_dict(hf_to_state_dict(safetensors.load_file(weights_path)))
-    return model
+    return safetensors.load_file(weights_path)
 
 
 def hf_config(config, extra=None):

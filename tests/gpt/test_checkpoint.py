@@ -107,6 +107,19 @@ def test_not_a_checkpoint_directory(tmp_path):
         GPT.from_pretrained(tmp_path)
 
 
+def test_a_directory_without_weights_says_so_for_a_model_and_a_classifier(shared_data,
+                                                                         tmp_path):
+    from gpt.classifier import GPTClassifier
+    shutil.copy(shared_data / "gpt2-tiny" / "config.json", tmp_path / "config.json")
+    with pytest.raises(FileNotFoundError, match="has no model.safetensors"):
+        GPT.from_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["architectures"] = ["GPT2ForSequenceClassification"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(FileNotFoundError, match="has no model.safetensors"):
+        GPTClassifier.from_pretrained(tmp_path)
+
+
 def test_json_files_are_utf8_with_sorted_keys_unless_asked_to_keep_their_order(tmp_path):
     from gpt.hf_checkpoint import write_json
     write_json(tmp_path / "sorted.json", {"output": "Grüße", "input": ""})
@@ -115,4 +128,4 @@ def test_json_files_are_utf8_with_sorted_keys_unless_asked_to_keep_their_order(t
     write_json(tmp_path / "kept.json", {"output": "Grüße", "input": ""}, sort_keys=False)
     assert json.loads((tmp_path / "kept.json").read_text(encoding="utf-8")) == \
         {"output": "Grüße", "input": ""}
-    assert list(json.loads((tmp_path / "kept.json").read_text())) == ["output", "input"]
+    assert list(json.loads((tmp_path / "kept.json").read_bytes())) == ["output", "input"]
