@@ -33,8 +33,8 @@ import tinytorch as tt
 from gpt import GPT
 from gpt.classifier import GPTClassifier, padding_id, predict_probabilities
 from gpt.classify import ClassifyConfig, evaluate, fine_tune, set_trainable
-from gpt.classify_data import (SPAM_LABELS, balanced_splits, encode_examples, encode_text,
-                               pad_batch, read_labeled_texts)
+from gpt.classify_data import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
+                               read_labeled_texts)
 from gpt.tokenizers import load_tokenizer
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
@@ -88,10 +88,10 @@ tokenizer = load_tokenizer(DATA / "gpt2-tiny")
 block_size = gpt.config.block_size
 print("\n== 2. messages as tokens ==")
 message = splits["train"][0]
-ids = encode_text(tokenizer, message.text)
+ids = tokenizer.encode_ordinary(message.text)
 print(f"message: {message.text!r} ({SPAM_LABELS[message.label]})")
 print(f"ids:     {ids} ({len(ids)} tokens)")
-lengths_all = [len(encode_text(tokenizer, e.text)) for split in splits.values() for e in split]
+lengths_all = [len(tokenizer.encode_ordinary(e.text)) for split in splits.values() for e in split]
 n_long = sum(n > block_size for n in lengths_all)
 print(f"the longest balanced message has {max(lengths_all)} tokens; {n_long} of {n_balanced:,} "
       f"are longer than the context ({block_size}) and keep their first {block_size}")
@@ -99,9 +99,9 @@ print(f"the longest balanced message has {max(lengths_all)} tokens; {n_long} of 
 # ---- 3. A padded batch, and where each text ends ---------------------------------------------
 print("\n== 3. a padded batch and each row's last real token ==")
 pad_id = padding_id(tokenizer)          # <|endoftext|>, read from the tokenizer: 0 here
-shortest = sorted(splits["train"], key=lambda e: len(encode_text(tokenizer, e.text)))
+shortest = sorted(splits["train"], key=lambda e: len(tokenizer.encode_ordinary(e.text)))
 batch_texts = [shortest[40].text, shortest[5].text, shortest[20].text]
-sequences = [encode_text(tokenizer, text) for text in batch_texts]
+sequences = [tokenizer.encode_ordinary(text) for text in batch_texts]
 idx, lengths = pad_batch(sequences, pad_id)                          # (B, T), (B,)
 print(f"pad id {pad_id} = {piece(tokenizer, pad_id)}; idx {idx.shape}, lengths "
       f"{lengths.tolist()}")

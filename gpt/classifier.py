@@ -30,7 +30,7 @@ import tinytorch as tt
 import tinytorch.functional as F
 from tinytorch import nn
 
-from .classify_data import encode_text, pad_batch
+from .classify_data import pad_batch
 from .hf_checkpoint import (CLASSIFIER_ARCHITECTURE, config_from_hf, hf_to_state_dict,
                             read_config, read_weights)
 from .model import GPT, functions
@@ -170,7 +170,7 @@ def predict_probabilities(model, tokenizer, texts, batch_size=32):
     """Class probabilities (N, n_classes) for a list of texts, each cut to the model's
     context (its first block_size tokens, as in training)."""
     model.eval()
-    sequences = [encode_text(tokenizer, text)[:model.config.block_size] for text in texts]
+    sequences = [tokenizer.encode_ordinary(text)[:model.config.block_size] for text in texts]
     for text, ids in zip(texts, sequences):
         if not ids:
             raise ValueError(f"nothing to classify: {text!r} has no tokens")

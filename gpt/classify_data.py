@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tokenizers import CharTokenizer
-
 SPAM_LABELS = ("ham", "spam")            # label 0 and label 1
 SPLIT_FRACTIONS = (0.7, 0.1)             # train, validation; the test split gets the rest
 SPLIT_NAMES = ("train", "validation", "test")
@@ -128,24 +126,18 @@ def balanced_splits(examples, label_names, seed):
     return split_examples(balance_classes(examples, label_names, generator), generator)
 
 
-# ----- tokens and batches --------------------------------------------------------------------
-
-def encode_text(tokenizer, text):
-    """Token ids of `text` as plain text: a message that happens to contain "<|endoftext|>"
-    is seven characters, not the special token (and not an error)."""
-    if isinstance(tokenizer, CharTokenizer):
-        return tokenizer.encode(text)            # it has no special tokens
-    return tokenizer.encode_ordinary(text)
-
+# ----- tokens and a batch --------------------------------------------------------------------
 
 def encode_examples(tokenizer, examples, block_size, path="the data"):
     """(token id lists, labels int64 (N,)), each list cut to its first `block_size` tokens:
-    the model has no positions beyond its context. A text the tokenizer cannot encode (a
-    character a char-level model never saw) is a ValueError naming its line."""
+    the model has no positions beyond its context. Texts are plain text (encode_ordinary): a
+    message that happens to contain "<|endoftext|>" is those characters, not the special
+    token (and not an error). A text the tokenizer cannot encode (a character a char-level
+    model never saw) is a ValueError naming its line."""
     sequences = []
     for example in examples:
         try:
-            ids = encode_text(tokenizer, example.text)
+            ids = tokenizer.encode_ordinary(example.text)
         except ValueError as error:
             raise ValueError(f"{path} line {example.line}: cannot encode the text: {error}"
                              ) from None

@@ -167,7 +167,7 @@ def run_sample(args, out=None):
     if args.prompt:
         prompt = tokenizer.encode(args.prompt, allowed_special="all")
     else:
-        prompt = [eot] if eot is not None else tokenizer.encode("\n")
+        prompt = [eot] if eot is not None else tokenizer.encode_ordinary("\n")
     out.write(args.prompt)
     # Bytes of a character split across tokens wait until the character is complete.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

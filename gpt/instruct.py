@@ -134,7 +134,7 @@ def generate_response(model, tokenizer, record, max_new_tokens):
     Generation stops at end-of-text, at "###", after max_new_tokens, or when prompt and
     answer fill the context (beyond it the model would forget the start of the prompt)."""
     eot = require_end_of_text(tokenizer)
-    prompt = tokenizer.encode(format_prompt(record), disallowed_special=())
+    prompt = tokenizer.encode_ordinary(format_prompt(record))
     room = model.config.block_size - len(prompt)
     if room < 1:
         raise ValueError(f"the prompt has {len(prompt)} tokens and leaves no room to answer in "

@@ -143,8 +143,8 @@ def encode_example(record, tokenizer, eot):
     """The Example for `record`. Prompt and response are encoded separately, so the prompt's
     ids are exactly those the model sees when it is asked to answer (and the mask knows where
     the response starts); a literal "<|endoftext|>" in the data stays ordinary text."""
-    prompt = tokenizer.encode(format_prompt(record), disallowed_special=())
-    response = tokenizer.encode(record["output"], disallowed_special=())
+    prompt = tokenizer.encode_ordinary(format_prompt(record))
+    response = tokenizer.encode_ordinary(record["output"])
     return Example(record, prompt + response + [eot], len(prompt))
 
 

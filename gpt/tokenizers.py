@@ -43,6 +43,10 @@ class CharTokenizer:
         return len(self.chars)
 
     def encode(self, text, allowed_special=None):
+        return self.encode_ordinary(text)        # no special tokens: all text is ordinary
+
+    def encode_ordinary(self, text):
+        """One id per character; a character outside the vocabulary is a ValueError."""
         unknown = sorted(set(text) - self.ids.keys())
         if unknown:
             raise ValueError(f"characters not in this model's vocabulary: {unknown[:10]!r}")

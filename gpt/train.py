@@ -140,7 +140,7 @@ def estimate_loss(model, ids, config, n_batches, seed):
 def sample_text(model, tokenizer, config, n_tokens, seed=0):
     """A sample from the model: from <|endoftext|> if the tokenizer has it, else a newline."""
     eot = end_of_text_id(tokenizer)
-    start = [eot] if eot is not None else tokenizer.encode("\n")
+    start = [eot] if eot is not None else tokenizer.encode_ordinary("\n")
     out = model.generate(np.array([start]), n_tokens, temperature=0.8, top_k=200, seed=seed)
     return tokenizer.decode(out[0, len(start):].tolist())
 

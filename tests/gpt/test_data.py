@@ -72,3 +72,24 @@ def test_char_tokenizer_errors():
         tokenizer.encode("abd")
     with pytest.raises(ValueError, match="token id 7 .* size 3"):
         tokenizer.decode([7])
+
+
+@pytest.mark.parametrize("char", [True, False])
+def test_every_tokenizer_encodes_plain_text_with_encode_ordinary(char):
+    text = "ham<|endoftext|>spam and more plain text, repeated. " * 20
+    tokenizer = make_tokenizer(text, char_level=char, vocab_size=280)
+    ids = tokenizer.encode_ordinary(text)
+    assert tokenizer.decode(ids) == text
+    # the special token's text is ordinary text here: it does not become the special id
+    assert tokenizer.special_tokens.get("<|endoftext|>") not in ids
+    if char:
+        assert ids == tokenizer.encode(text)
+        with pytest.raises(ValueError, match="not in this model's vocabulary"):
+            tokenizer.encode_ordinary("hamz")
+
+
+def test_config_json_token_ids_come_from_the_tokenizer():
+    from gpt.tokenizers import token_ids_config
+    assert token_ids_config(CharTokenizer.from_text("abc")) == {}
+    tokenizer = make_tokenizer("some text to train on " * 20, vocab_size=270)
+    assert token_ids_config(tokenizer) == {"bos_token_id": 269, "eos_token_id": 269}

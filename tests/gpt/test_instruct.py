@@ -29,7 +29,7 @@ class ByteTokenizer:
     special_tokens = {"<|endoftext|>": 256}
     vocab_size = 257
 
-    def encode(self, text, allowed_special=(), disallowed_special="all"):
+    def encode_ordinary(self, text):
         return list(text.encode("utf-8"))
 
     def decode(self, ids, errors="replace"):
