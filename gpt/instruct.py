@@ -184,9 +184,9 @@ def finetune_instruct(config, log=print):
             train_loss = train_epoch(model, optimizer, splits["train"], eot, config, generator)
             result["seconds"] += time.perf_counter() - started
             result["train_losses"].append(train_loss)
+            result["val_loss_after"] = validation_loss()       # the last epoch's is final
             log(f"epoch {epoch}/{config.epochs}: train loss {train_loss:.4f}, validation loss "
-                f"{validation_loss():.4f} ({time.perf_counter() - started:.1f} s)")
-        result["val_loss_after"] = validation_loss()
+                f"{result['val_loss_after']:.4f} ({time.perf_counter() - started:.1f} s)")
         result["train_loss_response"] = check_finite_loss(
             evaluate(model, splits["train"], eot, config.batch_size, mask_prompt=True),
             "the training loss on response tokens")
