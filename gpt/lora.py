@@ -102,7 +102,9 @@ class LoRALinear(nn.Module):
         base = self.base
         merged = nn.Linear(base.in_features, base.out_features, bias=base.bias is not None,
                            dtype=base.weight.dtype)
-        merged.weight.data = (base.weight.data + self.delta_weight()).astype(base.weight.dtype)
+        # the sum is a new array already: astype only casts if the dtype differs
+        merged.weight.data = (base.weight.data + self.delta_weight()).astype(base.weight.dtype,
+                                                                             copy=False)
         merged.weight.requires_grad = base.weight.requires_grad
         if base.bias is not None:
             merged.bias.data = base.bias.data.copy()
@@ -172,12 +174,11 @@ def merge_lora(model):
     writes an ordinary checkpoint HF loads. (A bare LoRALinear gives its merged Linear.)"""
     if isinstance(model, LoRALinear):
         return model.merge()
-    wrapped = [(name, module) for name, module in model.named_modules()
-               if isinstance(module, LoRALinear)]
     modules = dict(model.named_modules())
-    for name, module in wrapped:
-        parent_name, _, child_name = name.rpartition(".")
-        setattr(modules[parent_name], child_name, module.merge())
+    for name, module in modules.items():
+        if isinstance(module, LoRALinear):
+            parent_name, _, child_name = name.rpartition(".")
+            setattr(modules[parent_name], child_name, module.merge())
     return model
 
 
