@@ -239,20 +239,21 @@ def add_finetune_classify_command(commands):
     flag("--model", required=True, help="a GPT-2 checkpoint directory with its tokenizer")
     flag("--data", required=True, help="a header line, then label<TAB>text lines")
     flag("--out", required=True, help="output directory for the classifier (must be new)")
-    # Numbers are checked by ClassifyConfig, which gives one-line errors.
+    # Counts are checked here (positive_int), as for finetune-instruct; ClassifyConfig checks
+    # --trainable and --lr, with one-line errors.
     flag("--trainable", default=None,
          help=f"what trains: {', '.join(TRAINABLE_CHOICES)} (last-block = the last block, "
               f"ln_f and the head; default {d.trainable})")
-    flag("--epochs", type=int, default=d.epochs,
+    flag("--epochs", type=positive_int, default=d.epochs,
          help=f"passes over the training split (default {d.epochs})")
     flag("--lr", type=float, default=d.lr, help=f"AdamW learning rate (default {d.lr})")
-    flag("--lora-rank", type=int, default=None,
+    flag("--lora-rank", type=positive_int, default=None,
          help="train LoRA matrices of this rank (alpha = 2 x rank) in every block, and the "
               "head, instead of --trainable; they are merged into the saved classifier")
     flag("--seed", type=int, default=d.seed,
          help=f"seed for balancing, the split, the head, LoRA and the batch order "
               f"(default {d.seed})")
-    flag("--batch-size", type=int, default=d.batch_size,
+    flag("--batch-size", type=positive_int, default=d.batch_size,
          help=f"examples per batch (default {d.batch_size})")
     p.set_defaults(run=run_finetune_classify)
 

@@ -272,7 +272,11 @@ def test_user_mistakes_are_one_line_errors(tiny, shared_data, tmp_path, capsys):
                                               model_dir, "--data", data, "--out",
                                               tmp_path / "taken")
     assert (tmp_path / "taken" / "file.txt").read_text() == "keep me"
-    assert "epochs" in one_line_error(capsys, "finetune-classify", *flags, "--epochs", 0)
+    # a count is checked by argparse, as for finetune-instruct: usage, then the error, exit 2
+    with pytest.raises(SystemExit) as flag_error:
+        main(["finetune-classify", *map(str, flags), "--epochs", "0"])
+    assert flag_error.value.code == 2
+    assert "argument --epochs: must be at least 1" in capsys.readouterr().err
     assert "lr" in one_line_error(capsys, "finetune-classify", *flags, "--lr", -1)
     assert "head, last-block, all" in one_line_error(capsys, "finetune-classify", *flags,
                                                      "--trainable", "everything")
