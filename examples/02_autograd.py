@@ -13,7 +13,6 @@ import os
 import numpy as np
 
 import tinytorch as tt
-import tinytorch.functional as F
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 STEPS = 150 if FAST else 1500

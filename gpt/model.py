@@ -22,7 +22,6 @@ import tinytorch.functional as F
 import tinytorch.functional.composed as composed
 from tinytorch import nn
 
-from .config import GPTConfig
 from .mlp import FusedMLP
 
 

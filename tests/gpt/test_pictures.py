@@ -1,5 +1,4 @@
 """Pictures: the terminal heatmap, the SVG files, and the attention weights behind them."""
-import json
 import xml.etree.ElementTree as ET
 
 import numpy as np

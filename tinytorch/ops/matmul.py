@@ -1,6 +1,4 @@
 """Matrix multiplication, the op a transformer spends almost all its time in."""
-import numpy as np
-
 from ..autograd import Function
 
 
