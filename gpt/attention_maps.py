@@ -6,7 +6,7 @@ import numpy as np
 import tinytorch as tt
 from tinytorch.functional.attention import causal_bias, softmax_in_place
 
-from .model import check_idx
+from .config import check_idx
 
 
 @tt.no_grad()
@@ -21,7 +21,7 @@ def attention_weights(model, idx, layer):
     if not 0 <= layer < config.n_layer:
         raise ValueError(f"layer {layer} does not exist: the model has layers 0 to "
                          f"{config.n_layer - 1}")
-    idx = check_idx(idx, config)
+    idx = check_idx(idx)
     B, T = idx.shape
     if T > config.block_size:
         raise ValueError(f"a text of {T} tokens is longer than the model's context of "

@@ -13,7 +13,6 @@ import numpy as np
 
 from tinytorch.serialization import atomic_write
 
-from .generate import generate_tokens
 from .tokenizers import end_of_text_id, load_tokenizer
 from .train import STATE_FILE, TrainConfig, train
 
@@ -171,13 +170,14 @@ def run_sample(args, out=None):
     out.write(args.prompt)
     # Bytes of a character split across tokens wait until the character is complete.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    for token in generate_tokens(model, np.array([prompt]), args.max_new_tokens,
-                                 args.temperature, args.top_k, args.top_p, eos_token_id=eot,
-                                 seed=args.seed):
-        if token[0] == eot:
-            break
-        out.write(decoder.decode(tokenizer.decode_bytes([int(token[0])])))
-        out.flush()
+
+    def show(token):                                 # token (1,): this step's new token
+        if token[0] != eot:
+            out.write(decoder.decode(tokenizer.decode_bytes([int(token[0])])))
+            out.flush()
+
+    model.generate(np.array([prompt]), args.max_new_tokens, args.temperature, args.top_k,
+                   args.top_p, eos_token_id=eot, seed=args.seed, on_token=show)
     out.write(decoder.decode(b"", final=True) + "\n")
     return 0
 

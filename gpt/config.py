@@ -1,5 +1,9 @@
-"""The numbers that fix a GPT's shape."""
+"""The numbers that fix a GPT's shape, and the token ids every forward pass takes."""
 from dataclasses import asdict, dataclass
+
+import numpy as np
+
+import tinytorch as tt
 
 
 @dataclass
@@ -46,3 +50,16 @@ class GPTConfig:
 
     def to_dict(self):
         return asdict(self)
+
+
+def check_idx(idx):
+    """Token ids as an integer ndarray (B, T), or an error a learner can act on."""
+    idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"idx must hold integer token ids, got dtype {idx.dtype}")
+    if idx.ndim != 2:
+        raise ValueError(f"idx must be (batch, time), got shape {idx.shape}; "
+                         f"for one sequence use idx[None]")
+    if idx.shape[1] == 0:
+        raise ValueError("idx has no tokens")
+    return idx

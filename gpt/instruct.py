@@ -22,7 +22,6 @@ import numpy as np
 import tinytorch as tt
 
 from .data import batches
-from .generate import generate_tokens
 from .hf_checkpoint import write_json
 from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
                             read_records, require_end_of_text, split_records)
@@ -140,11 +139,13 @@ def generate_response(model, tokenizer, record, max_new_tokens):
         raise ValueError(f"the prompt has {len(prompt)} tokens and leaves no room to answer in "
                          f"the model's context of {model.config.block_size}")
     new_ids = []
-    for token in generate_tokens(model, np.array([prompt]), min(max_new_tokens, room),
-                                 temperature=0, eos_token_id=eot):
+
+    def collect(token):                 # token (1,); True stops once the answer is complete
         new_ids.append(int(token[0]))
-        if new_ids[-1] == eot or STOP_TEXT in tokenizer.decode(new_ids):
-            break
+        return new_ids[-1] == eot or STOP_TEXT in tokenizer.decode(new_ids)
+
+    model.generate(np.array([prompt]), min(max_new_tokens, room), temperature=0,
+                   eos_token_id=eot, on_token=collect)
     return response_text(tokenizer, new_ids, eot)
 
 

@@ -22,6 +22,9 @@ import tinytorch.functional as F
 import tinytorch.functional.composed as composed
 from tinytorch import nn
 
+from .config import check_idx
+from .generate import generate
+from .hf_checkpoint import load_pretrained, save_pretrained
 from .mlp import FusedMLP
 
 
@@ -145,8 +148,7 @@ class GPT(nn.Module):
         targets (B, T) int: the next token at each position; -100 marks positions to ignore.
         kv_cache: a KVCache for generation (then idx holds only the new positions).
         """
-        hidden = self.hidden_states(idx, kv_cache)                               # (B, T, C)
-        logits = functions(self.config).linear(hidden, self.transformer.wte.weight)  # tied
+        logits = self.head(self.hidden_states(idx, kv_cache))                      # (B, T, V)
         loss = None
         if targets is not None:
             loss = self.loss(logits, targets)
@@ -155,7 +157,7 @@ class GPT(nn.Module):
     def hidden_states(self, idx, kv_cache=None):
         """The final layer-normed residual stream (B, T, C), before the LM head."""
         config, ops, body = self.config, functions(self.config), self.transformer
-        idx = check_idx(idx, config)
+        idx = check_idx(idx)
         start = 0 if kv_cache is None else kv_cache.length
         T = idx.shape[1]
         if start + T > config.block_size:
@@ -169,6 +171,10 @@ class GPT(nn.Module):
         if kv_cache is not None:
             kv_cache.advance(T)
         return body.ln_f(x, ops)
+
+    def head(self, hidden):
+        """The LM head: logits (..., V) from hidden states (..., C), tied to wte."""
+        return functions(self.config).linear(hidden, self.transformer.wte.weight)
 
     def loss(self, logits, targets):
         """Mean cross-entropy of logits (B, T, V) against targets (B, T), ignoring -100."""
@@ -195,31 +201,16 @@ class GPT(nn.Module):
     @classmethod
     def from_pretrained(cls, directory, fused=True):
         """A GPT-2 from a Hugging Face directory (config.json + model.safetensors)."""
-        from .hf_checkpoint import load_pretrained
         return load_pretrained(cls, directory, fused=fused)
 
     def save_pretrained(self, directory, extra_config=None):
         """Write config.json and model.safetensors in Hugging Face's GPT-2 layout;
         extra_config adds config.json entries (e.g. the tokenizer's eos_token_id)."""
-        from .hf_checkpoint import save_pretrained
         save_pretrained(self, directory, extra_config)
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                 eos_token_id=None, seed=None, use_cache=True):
+                 eos_token_id=None, seed=None, use_cache=True, on_token=None):
         """Continue each row of idx (B, T0); returns int64 (B, T0 + n). See gpt.generate."""
-        from .generate import generate
         return generate(self, idx, max_new_tokens, temperature=temperature, top_k=top_k,
-                        top_p=top_p, eos_token_id=eos_token_id, seed=seed, use_cache=use_cache)
-
-
-def check_idx(idx, config):
-    """Token ids as an integer ndarray (B, T), or an error a learner can act on."""
-    idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"idx must hold integer token ids, got dtype {idx.dtype}")
-    if idx.ndim != 2:
-        raise ValueError(f"idx must be (batch, time), got shape {idx.shape}; "
-                         f"for one sequence use idx[None]")
-    if idx.shape[1] == 0:
-        raise ValueError("idx has no tokens")
-    return idx
+                        top_p=top_p, eos_token_id=eos_token_id, seed=seed, use_cache=use_cache,
+                        on_token=on_token)

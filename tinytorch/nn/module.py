@@ -5,6 +5,8 @@ Assigning a `Parameter` or a `Module` to an attribute registers it (in the order
 `transformer.h.0.attn.c_attn.weight`. Attributes are ordinary attributes: a typo is an
 AttributeError, not a silent lookup somewhere else.
 """
+import contextlib
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -158,6 +160,22 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+@contextlib.contextmanager
+def evaluating(module):
+    """Evaluation mode (dropout off) inside the block, the module's previous mode after it,
+    also when the block raises:
+
+        with evaluating(model), tt.no_grad():
+            logits, _ = model(idx)
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 class ModuleList(Module):
