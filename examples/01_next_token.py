@@ -18,9 +18,8 @@ network that reads the whole context instead of a table indexed by the last char
 
 Run it:              python examples/01_next_token.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/01_next_token.py
-In a debugger:       python -m pdb examples/01_next_token.py
-    Break at the line `probs = smoothed / smoothed.sum(axis=1, keepdims=True)` and inspect
-    `counts.shape`, `counts[tokenizer.ids["t"]]` and, after a `next`, `probs.sum(axis=1)`.
+In a debugger:       python -m pdb examples/01_next_token.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/generate.py (the same loop around a GPT) and gpt/sampling.py (drawing a token).
 """
 import os
@@ -87,6 +86,8 @@ print("\n== 3. probabilities: each row of counts divided by its sum ==")
 # Adding 1 to every count ("add-one smoothing") keeps pairs never seen in the counted text
 # possible: with a probability of 0 their -ln p, and so the loss, would be infinite.
 smoothed = counts + 1                                              # (V, V)
+# breakpoint: `counts.shape` (V, V), `counts[tokenizer.ids["t"]]` (how often each character
+#   follows 't'), then `n` and `probs.sum(axis=1)` (every row sums to 1)
 probs = smoothed / smoothed.sum(axis=1, keepdims=True)             # (V, V) float64
 row_sums = probs.sum(axis=1)
 print(f"probs[a, b] = (counts[a, b] + 1) / (row total + {V}); e.g. p('h' | 't') = "

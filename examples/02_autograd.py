@@ -6,6 +6,8 @@ rule once per op, and leaves d(scalar)/d(leaf) in each leaf's `.grad`.
 
 Run it:              python examples/02_autograd.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/02_autograd.py
+In a debugger:       python -m pdb examples/02_autograd.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read tinytorch/autograd.py (the backward walk) and tinytorch/ops/elementwise.py (ops).
 """
 import os
@@ -29,6 +31,8 @@ print(f"a = {a.item()}, b = {b.item()}, c = {c.item()}")
 print(f"d = a * b + c = {d.item()}")
 print(f"L = d * d = {L.item()}")
 print(f"L remembers its op: {L!r}")
+# breakpoint: `print(tt.graph.tree(L))` (the graph backward will walk), `a.grad` (nothing yet),
+#   then `n` and `a.grad`, `b.grad`, `c.grad` (what the comments below work out by hand)
 L.backward()
 print("backward() fills .grad; by hand, with dL/dd = 2d = 8:")
 print(f"dL/da = {a.grad.item()}   (2d * b = 8 * -3)")

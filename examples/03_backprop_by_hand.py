@@ -15,9 +15,8 @@ last digits of float64.
 
 Run it:              python examples/03_backprop_by_hand.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/03_backprop_by_hand.py
-In a debugger:       python -m pdb examples/03_backprop_by_hand.py
-    Break at the line `grad_logits = (probs - one_hot) / N` and inspect `probs[0]`, `y[0]`
-    and `probs.sum(axis=1)`; step on and watch each grad_* take the shape of its value.
+In a debugger:       python -m pdb examples/03_backprop_by_hand.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read tinytorch/ops/matmul.py and tinytorch/ops/elementwise.py (each op's backward is one
 of the lines below) and tinytorch/functional/loss.py (softmax + cross-entropy, fused).
 """
@@ -75,6 +74,9 @@ one_hot = np.eye(K)[y]                                             # (N, K), 1 a
 # loss = (1/N) sum_n [ln sum_k e^logits[n,k] - logits[n,y_n]], so
 #   d loss / d logits[n, k] = (1/N) (e^logits[n,k] / sum_j e^logits[n,j] - [k == y_n])
 #                           = (probs[n, k] - one_hot[n, k]) / N
+# breakpoint: `probs[0]`, `y[0]`, `one_hot[0]`, then `n` and `grad_logits.shape`,
+#   `grad_logits.sum(axis=1)` (each row sums to 0); step on with `n` and compare each
+#   grad_* shape with its parameter's
 grad_logits = (probs - one_hot) / N                                # (N, K)
 # logits[n, k] = sum_h hidden[n, h] W2[k, h] + b2[k]
 #   d loss / d W2[k, h]     = sum_n grad_logits[n, k] hidden[n, h]     -> grad_logits^T @ hidden

@@ -7,6 +7,8 @@ A language model reads integers, not text. Byte-level BPE gets them in two steps
 
 Run it:              python examples/04_bpe.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/04_bpe.py
+In a debugger:       python -m pdb examples/04_bpe.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read bpe/naive.py (training, the textbook way) and bpe/tokenizer.py (encode, decode).
 """
 import os
@@ -40,6 +42,8 @@ print(f"GPT-4 pattern: {bpe.split_into_chunks(sentence, bpe.GPT4_PATTERN)}")
 # ---- 3. Training -----------------------------------------------------------------------------
 print(f"\n== 3. training on one paragraph ({len(PARAGRAPH)} characters), "
       f"vocab_size={VOCAB_SIZE} ==")
+# breakpoint: `s` into `bpe/train.py`'s train, `ll` to read it, `r` to let it finish, then `n`
+#   and `len(tokenizer.merges)`, `list(tokenizer.merges.items())[:3]` (the first merges)
 tokenizer = bpe.train(PARAGRAPH, VOCAB_SIZE, special_tokens=["<|endoftext|>"])
 print(f"learned {len(tokenizer.merges)} merges; vocabulary size {tokenizer.vocab_size}")
 print("the first merges (the most frequent pairs first):")
@@ -50,6 +54,7 @@ for (left, right), new_id in list(tokenizer.merges.items())[:10]:
 # ---- 4. Encoding and decoding ----------------------------------------------------------------
 print("\n== 4. encode and decode a sentence ==")
 sentence = "The tokenizer cuts the text into pieces."
+# breakpoint: `sentence`, then `n` and `ids`, `[tokenizer.decode([i]) for i in ids]` (the pieces)
 ids = tokenizer.encode(sentence)
 print(f"text:   {sentence!r}")
 print(f"ids:    {ids}")

@@ -18,9 +18,8 @@ Section 4 loads ../shared/data/gpt2-tiny (next to the repository's folder), a sm
 trained on Shakespeare; if that folder is missing it trains a tiny character-level model for
 a few seconds instead, on Python's own help texts, and says so.
 
-In a debugger:       python -m pdb examples/05_embeddings.py
-    Break at the line `x = tok_emb + pos_emb` and inspect `tok_emb.shape`, `pos_emb.shape`,
-    `token_table.weight.data[ids[0]]` and, after a `next`, `x.shape` and `x.data[0, 0]`.
+In a debugger:       python -m pdb examples/05_embeddings.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read tinytorch/functional/embedding.py (the lookup and its backward) and
 GPT.hidden_states in gpt/model.py (the embeddings' place in the model).
 """
@@ -89,6 +88,8 @@ print(f"'the' at positions 0 and 4 has one token row but two position rows; "
 print("\n== 3. the model's input: token rows plus position rows ==")
 batch = np.array([ids, [vocab.index(w) for w in "the dog ran on the mat".split()]])  # (B, T)
 tok_emb = token_table(batch)                                          # (B, T, C)
+# breakpoint: `tok_emb.shape` (B, T, C), `pos_emb.shape` (T, C), `token_table.weight.data[batch[0, 0]][:4]`,
+#   then `n` and `x.shape`, `x.data[0, 0, :4]`
 x = tok_emb + pos_emb                       # (B, T, C) + (T, C): pos_emb is added to each row
 print(f"{'idx':10} {str(batch.shape):10} (B, T) token ids")
 print(f"{'tok_emb':10} {str(tok_emb.shape):10} (B, T, C) = token_table(idx)")

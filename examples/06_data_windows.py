@@ -12,10 +12,8 @@ inputs[:2] comes targets[1], and so on; causal attention lets the model learn al
 
 Run it:              python examples/06_data_windows.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/06_data_windows.py
-In a debugger:       python -m pdb examples/06_data_windows.py
-    Break at the line `inputs, targets = window[:-1], window[1:]` and inspect `window`,
-    `len(window)` and, after a `next`, `inputs`, `targets`; then break at the first
-    `get_batch` call and step into it (`s`) to see how it cuts B windows at once.
+In a debugger:       python -m pdb examples/06_data_windows.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/data.py (the whole pipeline, in about 70 lines).
 """
 import os
@@ -61,6 +59,7 @@ print(f"the cut falls at position {len(train_ids):,}: "
 print(f"\n== 3. one window of block_size + 1 = {BLOCK_SIZE + 1} ids, split in two ==")
 start = 0
 window = train_ids[start:start + BLOCK_SIZE + 1].astype(np.int64)   # (T + 1,)
+# breakpoint: `window`, `len(window)` (block_size + 1), then `n` and `inputs`, `targets`
 inputs, targets = window[:-1], window[1:]                           # (T,) each
 print(f"window  {window.tolist()}  {tokenizer.decode(window.tolist())!r}")
 print(f"inputs  {inputs.tolist()}  {tokenizer.decode(inputs.tolist())!r}")
@@ -86,6 +85,8 @@ for start in range(3):
 # ---- 5. Random batches --------------------------------------------------------------------------
 print(f"\n== 5. a batch: {BATCH_SIZE} windows at random starts, from a seeded generator ==")
 generator = np.random.default_rng(0)
+# breakpoint: `s` into `gpt/data.py`'s get_batch, `n` 4 times to cut the windows, then `starts`,
+#   `windows.shape` (B, T + 1)
 x, y = get_batch(train_ids, BLOCK_SIZE, BATCH_SIZE, generator)       # (B, T) each, int64
 print(f"x {x.shape} {x.dtype}, y {y.shape} {y.dtype}")
 for b in range(BATCH_SIZE):

@@ -9,6 +9,8 @@ to 1, and token i's output is the weighted average of the values:
 
 Run it:              python examples/07_attention.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/07_attention.py
+In a debugger:       python -m pdb examples/07_attention.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read tinytorch/functional/composed.py (scaled_dot_product_attention, op by op),
 tinytorch/functional/attention.py (the fused kernel and its backward) and the
 CausalSelfAttention class in gpt/model.py.
@@ -57,6 +59,7 @@ show("V = x @ w_v", v)
 print("\n== 2. scores, the causal mask, softmax, the weighted sum ==")
 # Dividing by sqrt(D) keeps the scores' spread near 1 whatever the head size: a dot product
 # of D unit-variance terms has variance D, and large scores would make softmax nearly one-hot.
+# breakpoint: `q.shape` (T, D), `k.shape`, then `n` and `scores.shape` (T, T), `scores`
 scores = q @ k.transpose(0, 1) * (1.0 / math.sqrt(D))                     # (T, T)
 show(f"scores = Q @ K^T / sqrt({D}); row i = query of token i, column j = key of token j",
      scores)

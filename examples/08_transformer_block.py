@@ -15,10 +15,8 @@ checks that gpt's own Block computes the same numbers, fused and composed.
 
 Run it:              python examples/08_transformer_block.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/08_transformer_block.py
-In a debugger:       python -m pdb examples/08_transformer_block.py
-    Break at the line `x_hat = (x - mean) / np.sqrt(variance + eps)` and inspect `x.shape`,
-    `mean.shape` (B, T, 1: one per token), `variance[0, 0]` and, after a `next`,
-    `x_hat[0, 0].mean()` and `x_hat[0, 0].std()`.
+In a debugger:       python -m pdb examples/08_transformer_block.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read the Block, CausalSelfAttention and MLP classes in gpt/model.py,
 tinytorch/functional/normalization.py and gpt/mlp.py (the fused kernels).
 """
@@ -68,6 +66,8 @@ print("\n== 2. layer norm: each token's C numbers to mean 0 and std 1, then gain
 eps = config.layer_norm_epsilon         # keeps the division finite when a row is constant
 mean = x.mean(axis=-1, keepdims=True)                          # (B, T, 1) one per token
 variance = x.var(axis=-1, keepdims=True)                       # (B, T, 1) divided by C, not C-1
+# breakpoint: `x.shape` (B, T, C), `mean.shape` (B, T, 1: one per token), `variance[0, 0]`, then `n`
+#   and `x_hat[0, 0].mean()`, `x_hat[0, 0].std()` (0 and 1)
 x_hat = (x - mean) / np.sqrt(variance + eps)                   # (B, T, C)
 ln_1 = x_hat * block.ln_1.weight.data + block.ln_1.bias.data   # (B, T, C) gain and bias: (C,)
 show_shape("mean = x.mean(-1)", mean, "(B, T, 1) one per token")

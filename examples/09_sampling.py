@@ -14,10 +14,8 @@ of them act on the same ten logits, shown side by side, then draw seeded samples
 
 Run it:              python examples/09_sampling.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/09_sampling.py
-In a debugger:       python -m pdb examples/09_sampling.py
-    Break at the line `filtered = top_p_filter(filtered[None], top_p)[0]` (it runs once
-    per setting that uses top-p) and inspect `name`, `filtered` and `softmax(filtered)`; step
-    into top_p_filter (`s`) to watch it sort and add up the probabilities.
+In a debugger:       python -m pdb examples/09_sampling.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/sampling.py (the filters and next_tokens) and gpt/generate.py (the loop).
 """
 import math
@@ -71,6 +69,8 @@ for name, temperature, top_k, top_p in settings:
         if top_k is not None:                      # the filters take a batch (B, V): add B = 1
             filtered = top_k_filter(filtered[None], top_k)[0]
         if top_p is not None:
+            # breakpoint: `name`, `filtered` (before), then `s` into `gpt/sampling.py`'s top_p_filter,
+            #   `r` to its end and `mass_before` (what came before each token), `drop_sorted`
             filtered = top_p_filter(filtered[None], top_p)[0]
         distribution = softmax(filtered)           # e^-inf = 0 for every dropped token
     distributions[name] = distribution

@@ -14,6 +14,8 @@ line breaks, speaker names and then words.
 
 Run it:              python examples/10_train_tiny.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/10_train_tiny.py
+In a debugger:       python -m pdb examples/10_train_tiny.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/train.py (the same loop with a learning-rate schedule, evaluation, checkpoints)
 and try `python -m gpt train --data ../shared/data/tinyshakespeare.txt --char`.
 """
@@ -115,6 +117,8 @@ for step in range(STEPS + 1):
     x, y = get_batch(train_ids, BLOCK_SIZE, BATCH_SIZE, batch_generator)
     logits, loss = model(x, y)                         # logits (B, T, V); loss a scalar
     optimizer.zero_grad()
+    # breakpoint: `loss`, `model.transformer.h[0].attn.c_attn.weight.grad` (None: zeroed), then
+    #   `n` and `model.transformer.h[0].attn.c_attn.weight.grad.shape`
     loss.backward()
     tt.nn.utils.clip_grad_norm_(model.parameters(), 1.0)     # tame the occasional huge step
     optimizer.step()

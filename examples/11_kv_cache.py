@@ -18,12 +18,8 @@ Run it:              python examples/11_kv_cache.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/11_kv_cache.py
 Steadier timings:    OPENBLAS_NUM_THREADS=1 python examples/11_kv_cache.py  (on a busy
                      machine, BLAS threads waiting for each other can dominate the times)
-In a debugger:       python -m pdb examples/11_kv_cache.py
-    Break at the line `logits, _ = model(new_ids, kv_cache=cache)` in the loop of section 2.
-    At the first stop `new_ids.shape` is the prompt's (1, 4) and `cache.length` is 0;
-    `continue` once and it is (1, 1), with `cache.length` 4 and
-    `cache.keys[0, 0, 0, :cache.length]` the first layer's stored keys of head 0. Step into
-    the model (`s`) and on to KVCache.update in gpt/kv_cache.py to see one row written.
+In a debugger:       python -m pdb examples/11_kv_cache.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/kv_cache.py (the cache), gpt/generate.py (the loop, with and without it) and
 CausalSelfAttention in gpt/model.py (where update is called).
 """
@@ -69,6 +65,9 @@ generated = []
 new_ids = prompt                                           # step 0 feeds the whole prompt
 for step in range(STEPS + 1):
     with tt.no_grad():                   # the cache stores plain arrays: no graph to keep
+        # breakpoint: `new_ids.shape` (the prompt first), `cache` (its length and shapes); then
+        #   `b KVCache.update` (a name this file imported) and `c` to stop inside it:
+        #   `k.shape` (B, H, T_new, D), `self.length`; `r` and `self.keys[layer, 0, 0, :4, :3]`
         logits, _ = model(new_ids, kv_cache=cache)         # (1, T_new, V)
     filled = cache.keys[:, :, :, :cache.length]            # (n_layer, B, H, length, D)
     picture = "#" * cache.length + "." * (width - cache.length)

@@ -7,6 +7,8 @@ it, greedily and by sampling.
 
 Run it:              python examples/12_load_gpt2.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/12_load_gpt2.py
+In a debugger:       python -m pdb examples/12_load_gpt2.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Another checkpoint:  python examples/12_load_gpt2.py DIRECTORY ["a prompt"]
 
 Without an argument it loads ../shared/data/gpt2-tiny (next to the repository's folder): a
@@ -92,6 +94,9 @@ for rank, token in enumerate(np.argsort(-probs, kind="stable")[:5], start=1):
 
 # ---- 5. Generating -------------------------------------------------------------------------
 print(f"\n== 5. greedy: the most likely token, {GREEDY_TOKENS} times ==")
+# breakpoint: `s` into generate (`gpt/generate.py`), `n` 7 times to the loop's first line; then
+#   `n` and `logits.shape` (B, V), `n` and `token` (the chosen id); `n` 5 times round the loop
+#   and `token` again
 greedy = model.generate(idx, GREEDY_TOKENS, temperature=0)        # (1, T + n), prompt first
 print(f"new ids: {greedy[0, len(ids):].tolist()}")
 print("text:")

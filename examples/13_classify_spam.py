@@ -16,6 +16,8 @@ on a subset, the accuracy after, and two new messages.
 
 Run it:              python examples/13_classify_spam.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/13_classify_spam.py
+In a debugger:       python -m pdb examples/13_classify_spam.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/classify_data.py (the data), gpt/classifier.py (the model) and gpt/classify.py
 (the training), and run the full recipe (5 epochs over all 1,045 training messages):
     python -m gpt finetune-classify --model ../shared/data/gpt2-tiny \\
@@ -117,6 +119,8 @@ model = GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=SEED).eval()
 # What model(idx, lengths) does, by hand: the body, then each row's last real token.
 with tt.no_grad():
     hidden = model.hidden_states(idx)                                 # (B, T, C)
+    # breakpoint: `lengths` (real tokens per message), `hidden.shape` (B, T, C), then `n` and
+    #   `features.shape` (B, C): one row per message, its last real token
     features = hidden[np.arange(len(lengths)), lengths - 1]          # (B, C)
     logits = model(idx, lengths)                                      # (B, 2)
     alone = model(np.array([sequences[1]]))                           # (1, 2), no padding

@@ -14,6 +14,8 @@ steps on a handful of records and asks it to answer one of them.
 
 Run it:              python examples/14_instruction_tuning.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/14_instruction_tuning.py
+In a debugger:       python -m pdb examples/14_instruction_tuning.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/instruct_data.py (template, split, masks) and gpt/instruct.py (the full run), and
 try `python -m gpt finetune-instruct --model ../shared/data/gpt2-tiny
 --data ../shared/data/instruction-data.json --out runs/instruct --mask-prompt`.
@@ -102,6 +104,8 @@ print("\n== 4. a batch of two: inputs = ids[:-1], targets = ids[1:], padded with
 shorter = min(splits["train"][:20], key=len)
 batch = [example, shorter] if len(shorter) < len(example) else [shorter, example]
 batch.sort(key=len, reverse=True)
+# breakpoint: `n`, then `inputs[1]`, `targets[1]` and `(targets == -100).sum(axis=1)` (row 1 is
+#   padded: -100 where the loss must not look)
 inputs, targets = collate(batch, pad_id=eot)
 print(f"lengths {[len(e) for e in batch]} -> inputs {inputs.shape}, targets {targets.shape}")
 row, T = 1, inputs.shape[1]

@@ -16,6 +16,8 @@ nothing, and saves and reloads the merged model.
 
 Run it:              python examples/15_lora.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/15_lora.py
+In a debugger:       python -m pdb examples/15_lora.py, and stop at a line marked
+                     `breakpoint:` below (the README's debugger table lists them).
 Then read gpt/lora.py (LoRALinear, apply_lora, merge_lora) and try
 `python -m gpt finetune-classify ... --lora-rank 4`.
 """
@@ -62,6 +64,8 @@ print_counts(model, "before LoRA")
 
 # ---- 2. LoRA on every block's c_attn, attn.c_proj, mlp.c_fc and mlp.c_proj -------------------
 print(f"\n== 2. LoRA with rank {RANK} and alpha {ALPHA} ==")
+# breakpoint: `print(model.transformer.h[0].attn)`, `count_parameters(model)`, then `n` and
+#   `print(model.transformer.h[0].attn)` (wrapped), `count_parameters(model)`
 apply_lora(model, rank=RANK, alpha=ALPHA, generator=np.random.default_rng(0))
 print_counts(model, "after LoRA")
 print("block 0's attention now reads:")

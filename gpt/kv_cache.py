@@ -49,6 +49,12 @@ class KVCache:
         return tt.Tensor(self.keys[layer, :, :, :end]), tt.Tensor(self.values[layer, :, :, :end])
         # END EXERCISE kv_cache_update
 
+    def __repr__(self):
+        n_layer, batch_size, n_head, max_length, head_size = self.keys.shape
+        return (f"KVCache(length={self.length} of {max_length} positions, n_layer={n_layer}, "
+                f"batch_size={batch_size}, n_head={n_head}, head_size={head_size}, "
+                f"{self.keys.dtype}; keys and values {self.keys.shape} each)")
+
     def advance(self, n_positions):
         self.length += n_positions
 

@@ -196,7 +196,7 @@ class GPT(nn.Module):
                 f"n_head={c.n_head}, n_embd={c.n_embd}, dropout={c.dropout}, bias={c.bias}, "
                 f"fused={c.fused}, parameters={self.num_parameters():,}")
 
-    # ----- checkpoints and generation live in their own files -----------------------------
+    # ----- checkpoints and generation live in their own files -------------------------------
 
     @classmethod
     def from_pretrained(cls, directory, fused=True):
@@ -208,9 +208,6 @@ class GPT(nn.Module):
         extra_config adds config.json entries (e.g. the tokenizer's eos_token_id)."""
         save_pretrained(self, directory, extra_config)
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                 eos_token_id=None, seed=None, use_cache=True, on_token=None):
-        """Continue each row of idx (B, T0); returns int64 (B, T0 + n). See gpt.generate."""
-        return generate(self, idx, max_new_tokens, temperature=temperature, top_k=top_k,
-                        top_p=top_p, eos_token_id=eos_token_id, seed=seed, use_cache=use_cache,
-                        on_token=on_token)
+    # The loop of gpt/generate.py, with this model as its first argument: `model.generate(idx,
+    # 20)` is `generate(model, idx, 20)`, and `s` in a debugger steps straight into it.
+    generate = generate
