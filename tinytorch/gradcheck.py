@@ -21,7 +21,8 @@ class GradcheckError(AssertionError):
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, n_samples=None, seed=0):
     """True if backward's gradients of `fn(*inputs)` match central differences; else raises
-    GradcheckError naming the input, the element, both values and the relative error.
+    GradcheckError naming the input, the element, both values and the relative error (the
+    absolute one where the numeric value is 0).
 
     inputs     a tensor or a sequence of arguments; tensors with requires_grad=True are
                checked and must be float64 (float32's 7 digits drown the eps^2 accuracy)
@@ -73,12 +74,19 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, n_samples=None, seed=0
             value = float(analytic.reshape(-1)[element])
             if not abs(value - numeric) <= atol + rtol * abs(numeric):
                 index = np.unravel_index(element, tensor.shape)
-                relative = abs(value - numeric) / max(abs(numeric), 1e-300)
                 raise GradcheckError(
                     f"gradcheck failed for input {i} (shape {tensor.shape}) at element "
                     f"{tuple(int(n) for n in index)}: analytic {value:.8g}, numeric "
-                    f"{numeric:.8g}, relative error {relative:.3g}")
+                    f"{numeric:.8g}, {_error(value, numeric)}")
     return True
+
+
+def _error(analytic, numeric):
+    """The relative error, or the absolute one where the numeric value is 0 (a relative error
+    would be a division by zero)."""
+    if numeric == 0.0:
+        return f"absolute error {abs(analytic):.3g} (the numeric gradient is 0)"
+    return f"relative error {abs(analytic - numeric) / abs(numeric):.3g}"
 
 
 def _float_outputs(result):

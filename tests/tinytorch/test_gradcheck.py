@@ -50,6 +50,26 @@ def test_a_wrong_gradient_names_the_input_the_element_both_values_and_the_error(
     assert float(found["relative error"]) == pytest.approx(1.0 / abs(true), rel=1e-3)
 
 
+class ConstantWithAGradient(tt.Function):
+    """x * 0, whose backward wrongly claims the gradient 2: the numeric one is exactly 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 0.0
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0.0 + 2.0
+
+
+def test_where_the_numeric_gradient_is_zero_the_error_is_absolute():
+    with pytest.raises(tt.GradcheckError) as failure:
+        tt.gradcheck(lambda x: ConstantWithAGradient.apply(x).sum(), [leaf([1.0, -2.0])])
+    message = str(failure.value)
+    assert "numeric 0, absolute error 2 (the numeric gradient is 0)" in message, message
+    assert "relative error" not in message
+
+
 def test_a_gradcheck_error_is_an_assertion_error():
     """So a failing check inside a test reads as a test failure, not a crash."""
     assert issubclass(tt.GradcheckError, AssertionError)
