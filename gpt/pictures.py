@@ -1,6 +1,6 @@
 """Pictures without a plotting library: a terminal heatmap and two SVG files.
 
-- `terminal_heatmap`: a matrix as Unicode shading (" ░▒▓█"), optionally with the values.
+- `terminal_heatmap`: a matrix as Unicode shading (" ·░▒▓█", with a legend), or its values.
 - `heatmap_svg`: the same as an SVG image with row and column labels (attention maps).
 - `loss_curve_svg`: train and validation loss against iteration from metrics.jsonl.
 
@@ -11,37 +11,55 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-SHADES = " ░▒▓█"
+# One shade per range of weights, from "hardly looks" to "looks mostly here". Fixed ranges,
+# not a scale stretched to each matrix, so that two heatmaps can be compared by eye; the ranges
+# grow by about 2x each, since a row of T weights averages 1/T.
+SHADES = " ·░▒▓█"
+SHADE_LIMITS = (0.02, 0.05, 0.1, 0.2, 0.4)      # SHADES[i] below SHADE_LIMITS[i]
+
+
+def shade(value):
+    """The character for a weight in [0, 1] (see SHADES and SHADE_LIMITS)."""
+    return SHADES[int(np.searchsorted(SHADE_LIMITS, value, side="right"))]
+
+
+def shade_legend():
+    """One line saying which range of weights each shade stands for."""
+    bounds = ("0",) + tuple(f"{limit:g}" for limit in SHADE_LIMITS) + ("1",)
+    return "shades: " + "  ".join(f"'{char}' {low}-{high}"
+                                  for char, low, high in zip(SHADES, bounds, bounds[1:]))
+
+
+def token_label(text, width):
+    """A token as a learner can read it: quoted, so " s" and "s" differ, with a newline as \\n
+    and a tab as \\t; cut to `width` characters."""
+    label = repr(text)
+    return label if len(label) <= width else label[:width - 4] + "...'"
 
 
 def terminal_heatmap(matrix, row_labels, col_labels, values=False, label_width=12):
-    """Lines of text showing `matrix` (R, C) with values in [0, 1] (attention weights) as
-    shades, one character per cell (or a 4-digit value per cell with values=True)."""
+    """Lines of text showing `matrix` (R, C) with values in [0, 1] (attention weights): a
+    header of column numbers, one line per row (its number, its label, a shade per cell, or
+    the weight itself with values=True), then the column labels by number and, for shades,
+    the legend."""
     matrix = np.asarray(matrix, dtype=np.float64)
-    cell = 5 if values else 1
-    header = " " * (label_width + 1) + "".join(_fit(label, cell) for label in col_labels)
-    lines = [header] if values else _vertical_labels(col_labels, label_width)
-    for label, row in zip(row_labels, matrix):
+    number_width = len(str(max(len(row_labels), len(col_labels)) - 1))
+    cell = 5 if values else number_width + 1
+    prefix = " " * (number_width + 1 + label_width + 1)
+    lines = [prefix + "".join(f"{j:>{cell}}" for j in range(len(col_labels)))]
+    for i, (label, row) in enumerate(zip(row_labels, matrix)):
         if values:
-            cells = "".join(f"{value:5.2f}" for value in row)
+            cells = "".join(f"{value:{cell}.2f}" for value in row)
         else:
-            cells = "".join(SHADES[min(int(value * len(SHADES)), len(SHADES) - 1)]
-                            for value in np.clip(row, 0.0, 1.0))
-        lines.append(f"{_fit(label, label_width)} {cells}")
+            cells = "".join(f"{shade(value) * (cell - 1):>{cell}}" for value in row)
+        lines.append(f"{i:>{number_width}} {token_label(label, label_width):<{label_width}} "
+                     f"{cells}".rstrip())
+    if list(col_labels) != list(row_labels):
+        lines.append("columns: " + "  ".join(f"{j} {token_label(label, label_width)}"
+                                             for j, label in enumerate(col_labels)))
+    if not values:
+        lines.append(shade_legend())
     return lines
-
-
-def _fit(label, width):
-    label = label.replace("\n", "\\n")
-    return label[:width].rjust(width)
-
-
-def _vertical_labels(labels, label_width):
-    """Column labels written top to bottom, one character per column (cells are one wide)."""
-    names = [label.replace("\n", "\\n") for label in labels]
-    depth = min(max((len(name) for name in names), default=0), 8)
-    return [" " * (label_width + 1) + "".join(name[i] if i < len(name) else " " for name in names)
-            for i in range(depth)]
 
 
 def heatmap_svg(matrix, row_labels, col_labels, title=""):
@@ -78,7 +96,8 @@ def read_metrics(path):
 
 def loss_curve_svg(metrics, title="loss"):
     """SVG text: training loss (every logged iteration) and validation loss (every evaluation)
-    against iteration, one path per curve, with axes and a legend."""
+    against iteration, one path per curve, with axes and a legend; a dot marks each
+    evaluation, and the point of a curve that has only one (a path alone would be invisible)."""
     train = [(m["iter"], m["loss"]) for m in metrics if "loss" in m]
     val = [(m["iter"], m["val_loss"]) for m in metrics if "val_loss" in m]
     points = train + val
@@ -116,6 +135,11 @@ def loss_curve_svg(metrics, title="loss"):
             path = "M " + " L ".join(xy(it, loss) for it, loss in series)
             parts.append(f'<path class="{name}" d="{path}" fill="none" stroke="{colour}" '
                          f'stroke-width="1.5"/>')
+            if name == "val" or len(series) == 1:       # a dot where a line shows nothing
+                for it, loss in series:
+                    x, y = xy(it, loss).split(",")
+                    parts.append(f'<circle class="{name}" cx="{x}" cy="{y}" r="3" '
+                                 f'fill="{colour}"/>')
             parts.append(f'<text class="legend" x="{width - right - 80}" y="{y}" fill="{colour}" '
                          f'font-size="12">{name} loss</text>')
     parts.append("</svg>")

@@ -39,12 +39,32 @@ def test_bad_layer_is_named(model):
         attention_weights(model, np.zeros((1, 3), dtype=np.int64), layer=2)
 
 
-def test_terminal_heatmap_shades_and_values():
-    weights = np.array([[1.0, 0.0], [0.5, 0.5]])
-    lines = terminal_heatmap(weights, ["a", "b"], ["a", "b"], label_width=3)
-    assert lines[-2:] == ["  a █ ", "  b ▒▒"]       # 0.5 is the middle of five shades
-    with_values = terminal_heatmap(weights, ["a", "b"], ["a", "b"], values=True, label_width=3)
-    assert with_values[-1] == "  b  0.50 0.50"
+def test_terminal_heatmap_shades_values_labels_and_legend():
+    weights = np.array([[1.0, 0.0, 0.0], [0.91, 0.09, 0.0], [0.2, 0.1, 0.7]])
+    labels = ["s", " s", "\n"]
+    lines = terminal_heatmap(weights, labels, labels, label_width=6)
+    assert lines == ["          0 1 2",               # column numbers
+                     "0 's'     █",
+                     "1 ' s'    █ ░",                 # 0.09 is visible, not blank
+                     "2 '\\n'    ▓ ▒ █",               # a newline token is spelled out
+                     "shades: ' ' 0-0.02  '·' 0.02-0.05  '░' 0.05-0.1  '▒' 0.1-0.2  "
+                     "'▓' 0.2-0.4  '█' 0.4-1"]
+    with_values = terminal_heatmap(weights, labels, labels, values=True, label_width=6)
+    assert with_values[0] == "             0    1    2"
+    assert with_values[2] == "1 ' s'    0.91 0.09 0.00"
+    assert not any(line.startswith("shades") for line in with_values)
+
+
+def test_every_weight_gets_the_shade_of_its_range():
+    from gpt.pictures import SHADE_LIMITS, SHADES, shade
+    assert [shade(v) for v in (0.0, 0.019, 0.02, 0.049, 0.05, 0.099, 0.1, 0.39, 0.4, 1.0)] == \
+        list("  ··░░▒▓██")
+    assert len(SHADES) == len(SHADE_LIMITS) + 1
+
+
+def test_column_labels_are_listed_when_they_differ_from_the_rows():
+    lines = terminal_heatmap(np.ones((1, 2)), ["q"], ["a", "b"], label_width=4)
+    assert "columns: 0 'a'  1 'b'" in lines
 
 
 def test_heatmap_svg_is_xml_with_one_square_per_cell_and_the_labels():
@@ -65,3 +85,12 @@ def test_loss_curve_svg_has_one_path_per_curve_and_labels():
     assert paths["train"].count("L") == 19 and paths["val"].count("L") == 1
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert {"train loss", "val loss", "iteration", "run"} <= set(texts)
+
+
+def test_a_curve_of_one_point_is_drawn_as_a_dot():
+    root = ET.fromstring(loss_curve_svg([{"iter": 10, "loss": 3.0, "lr": 1e-3},
+                                         {"iter": 10, "val_loss": 3.2}]))
+    dots = {c.get("class"): (float(c.get("cx")), float(c.get("cy")))
+            for c in root.iter(f"{SVG}circle")}
+    assert set(dots) == {"train", "val"}
+    assert all(np.isfinite(v) for xy in dots.values() for v in xy)
