@@ -73,7 +73,7 @@ for word, grad_row in zip(vocab, token_table.weight.grad):
 
 # ---- 2. The position table ----------------------------------------------------------------------
 print("\n== 2. positions get a table of their own ==")
-block_size = 8                                       # the longest context this model accepts
+block_size = 10                                      # the longest context this model accepts
 position_table = tt.nn.Embedding(block_size, C, generator=np.random.default_rng(1))
 T = len(ids)
 positions = np.arange(T)                                              # 0, 1, ..., T-1
@@ -117,7 +117,7 @@ else:
     tokenizer = CharTokenizer.from_text(text)
     corpus_ids = np.array(tokenizer.encode(text))
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=32, n_layer=2, n_head=4,
-                       n_embd=32)
+                       n_embd=48)
     model = GPT(config, seed=0)
     optimizer = tt.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
     batch_generator = np.random.default_rng(0)

@@ -26,7 +26,7 @@ import tinytorch.functional.composed as composed
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 # the batch of random attention problems on which section 5 compares the two kernels
-COMPARE_SHAPE = (1, 2, 4, 4) if FAST else (4, 4, 32, 16)       # (B, H, T, D)
+COMPARE_SHAPE = (2, 3, 5, 4) if FAST else (3, 4, 32, 16)       # (B, H, T, D)
 
 
 def show(name, tensor):
@@ -111,7 +111,7 @@ print(f"loss after:  {loss_after.item():.6f}")
 
 # ---- 4. Several heads ----------------------------------------------------------------------------
 print("\n== 4. several heads: one projection, then reshape and transpose ==")
-B, H = 2, 2
+B, H = 5, 3                            # sizes all distinct: each axis is recognisable
 head_size = C // H                     # the heads share the width: H * head_size == C
 x_batch = tt.tensor(np.random.default_rng(2).standard_normal((B, T, C)), dtype=np.float32)
 c_attn = tt.nn.Linear(C, 3 * C, generator=np.random.default_rng(3))   # q, k, v for all heads

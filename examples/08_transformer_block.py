@@ -30,8 +30,10 @@ import tinytorch as tt
 from gpt import GPT, GPTConfig
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
-B, T = 2, (4 if FAST else 8)                 # batch, tokens
-C, H = (16, 2) if FAST else (32, 4)          # channels (the stream's width), heads
+# Every size differs from every other (and from the vocabulary's 16), so each axis of a shape
+# can be told by its length alone.
+B, T = 2, (5 if FAST else 10)                # batch, tokens
+C, H = (24, 3) if FAST else (48, 4)          # channels (the stream's width), heads
 D = C // H                                   # head size
 
 np.set_printoptions(precision=4, suppress=True, floatmode="fixed", sign=" ", linewidth=100)

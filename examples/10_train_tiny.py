@@ -34,8 +34,8 @@ from gpt.tokenizers import CharTokenizer
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 TEXT_BYTES = 8_000 if FAST else 32_000      # how much of the corpus to learn from
 STEPS = 300 if FAST else 1200
-BLOCK_SIZE = 32 if FAST else 64             # characters of context
-BATCH_SIZE = 16
+BLOCK_SIZE = 32 if FAST else 48             # characters of context (T; all sizes differ)
+BATCH_SIZE = 12                             # B: not the head size 16, so axes differ
 SAMPLE_EVERY = 100 if FAST else 300         # a sample (and a validation loss) every N steps
 LOG_EVERY = 50 if FAST else 100             # the mean training loss of the last N steps
 SAMPLE_CHARS = 80 if FAST else 160

@@ -33,11 +33,11 @@ from gpt import GPT, GPTConfig, KVCache
 from gpt.sampling import next_tokens
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
-PROMPT_TOKENS = 4
+PROMPT_TOKENS = 5                           # T0; every size here differs from the others
 STEPS = 6                                   # section 2: steps shown one by one
 NEW_TOKENS = 48 if FAST else 120            # section 4: tokens generated for the timing
-SIZES = (dict(block_size=64, n_layer=2, n_head=4, n_embd=64) if FAST else
-         dict(block_size=256, n_layer=4, n_head=4, n_embd=128))
+SIZES = (dict(block_size=40, n_layer=2, n_head=4, n_embd=48) if FAST else
+         dict(block_size=256, n_layer=3, n_head=4, n_embd=96))
 
 # ---- 1. A small model and an empty cache ------------------------------------------------------
 print("== 1. a small model (random weights: the tokens mean nothing, their sameness does) ==")

@@ -39,7 +39,7 @@ FAST = os.environ.get("EXAMPLES_FAST") == "1"
 TEXT_BYTES = 4_000 if FAST else 8_000     # how much Shakespeare to fit
 STEPS = 60 if FAST else 300
 LOG_EVERY = 20 if FAST else 50            # print the mean training loss of the last N steps
-BLOCK_SIZE, BATCH_SIZE = 64, 8
+BLOCK_SIZE, BATCH_SIZE = 48, 8                 # T, B: unlike any width of the model
 RANK, ALPHA, LR = 4, 8, 1e-2
 ROOT = Path(__file__).resolve().parent.parent
 GPT2_TINY = ROOT.parent / "shared" / "data" / "gpt2-tiny"

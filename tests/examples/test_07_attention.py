@@ -60,15 +60,16 @@ def test_07_attention_prints_the_walk_through(run_example, number_after):
     shapes = {line[:34].strip(): line[34:].split("   ")[0].strip() for line in lines
               if line[:34].strip() in {"qkv = c_attn(x)", "q.transpose(1, 2)", "q @ k^T / sqrt(D)",
                                        "y.transpose(1, 2).reshape(B, T, C)"}}
-    assert shapes == {"qkv = c_attn(x)": "(2, 4, 18)", "q.transpose(1, 2)": "(2, 2, 4, 3)",
-                      "q @ k^T / sqrt(D)": "(2, 2, 4, 4)",
-                      "y.transpose(1, 2).reshape(B, T, C)": "(2, 4, 6)"}
-    for head in (0, 1):
+    # B, H, T, D = 5, 3, 4, 2 and C = 6: no two axes of the same size
+    assert shapes == {"qkv = c_attn(x)": "(5, 4, 18)", "q.transpose(1, 2)": "(5, 3, 4, 2)",
+                      "q @ k^T / sqrt(D)": "(5, 3, 4, 4)",
+                      "y.transpose(1, 2).reshape(B, T, C)": "(5, 4, 6)"}
+    for head in (0, 1, 2):
         head_weights = matrix_after(lines, f"batch 0, head {head}: att_weights")
         assert np.all(head_weights[upper] == 0.0)
 
     # 5. one fused node against a graph of primitive ops, agreeing to rounding in float64
-    assert "q, k, v: (1, 2, 4, 4) (B, H, T, D), float64" in lines
+    assert "q, k, v: (2, 3, 5, 4) (B, H, T, D), float64" in lines
     assert "fused graph:    1 node  (ScaledDotProductAttention)" in lines
     composed = re.fullmatch(r"composed graph: (\d+) nodes \((.*)\)",
                             next(line for line in lines if line.startswith("composed graph:")))

@@ -17,7 +17,7 @@ def test_08_transformer_block_shapes_and_the_hand_assembled_block(run_example):
     # every shape line: a label in 42 columns, the shape, what it means
     shapes = {line[:42].strip(): line[43:57].strip() for line in lines
               if re.fullmatch(r"\(\d+(, \d+)*\)", line[43:57].strip())}
-    B, T, C, H, V = 2, 4, 16, 2, 16
+    B, T, C, H, V = 2, 5, 24, 3, 16          # D = 8: no two axes alike
     expected = {
         "x": (B, T, C),
         "mean = x.mean(-1)": (B, T, 1), "variance = x.var(-1)": (B, T, 1),
@@ -41,7 +41,7 @@ def test_08_transformer_block_shapes_and_the_hand_assembled_block(run_example):
     }
     for label, shape in expected.items():
         assert shapes.get(label) == str(shape), label
-    assert "  mlp.c_fc.weight      (64, 16)" in lines and "  attn.c_attn.weight   (48, 16)" in lines
+    assert "  mlp.c_fc.weight      (96, 24)" in lines and "  attn.c_attn.weight   (72, 24)" in lines
 
     # the input is far from normalised; layer norm brings each row to mean 0 and std 1
     x_stats = re.fullmatch(r"each token's vector in x: mean (\[.*\]), std (\[.*\]) \(batch 0\)",
@@ -74,10 +74,10 @@ def test_08_transformer_block_shapes_and_the_hand_assembled_block(run_example):
     # the graph: two Adds (the residual stream), the fused kernels as single nodes
     start = lines.index("the fused block's graph: the two Adds are the residual stream, "
                         "each with its branch")
-    assert lines[start + 1] == "Add (2, 4, 16) float64"
-    assert lines[start + 2] == "├── Add (2, 4, 16) float64 #1"
+    assert lines[start + 1] == "Add (2, 5, 24) float64"
+    assert lines[start + 2] == "├── Add (2, 5, 24) float64 #1"
     graph = "\n".join(lines[start:])
-    for node in ("ScaledDotProductAttention", "FusedMLP", "LayerNorm", "x (2, 4, 16)"):
+    for node in ("ScaledDotProductAttention", "FusedMLP", "LayerNorm", "x (2, 5, 24)"):
         assert node in graph
     nodes = re.fullmatch(r"the composed block's graph has (\d+) nodes, the fused one (\d+)",
                          next(line for line in lines if line.startswith("the composed block")))

@@ -16,12 +16,12 @@ def test_10_train_tiny_loss_falls_and_samples_improve(run_example):
     targets = ast.literal_eval(next(line for line in lines if line.startswith("targets[0]: "))
                                [len("targets[0]: "):-len("...")])
     assert len(inputs) == len(targets) == 32 and inputs[1:] == targets[:-1]
-    assert "inputs (16, 32), targets (16, 32)" in lines
+    assert "inputs (12, 32), targets (12, 32)" in lines
 
     knows_nothing = re.fullmatch(r"a model that knows nothing has loss ln\((\d+)\) = (\d\.\d+)",
                                  next(line for line in lines if line.startswith("a model that")))
     assert knows_nothing and abs(float(knows_nothing[2]) - math.log(int(knows_nothing[1]))) < 1e-3
-    assert "== 4. training: 300 steps of 16 x 32 characters ==" in lines
+    assert "== 4. training: 300 steps of 12 x 32 characters ==" in lines
 
     # training losses, logged every 50 steps, fall from about ln(V)
     training = [(int(m[1]), float(m[2])) for m in
