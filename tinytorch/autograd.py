@@ -128,40 +128,50 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        Tensor = _tensor.Tensor
-        arrays, needs, any_needs = [], [], False
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                needs.append(a.requires_grad)
-                any_needs = any_needs or a.requires_grad
-            else:
-                arrays.append(a)
-                needs.append(False)
-        needs_input_grad = tuple(needs) if any_needs and _grad_enabled else None
-        ctx = Node(cls, args, needs_input_grad or (False,) * len(args))
+        """forward(ctx, *arrays) on the arrays inside `args`, its output wrapped in tensors.
+        If an input requires a gradient (outside no_grad), the outputs remember `ctx`, this
+        call's graph node, so that backward can come back through it."""
+        arrays, needs = _unwrap(args)
+        record = _grad_enabled and True in needs
+        ctx = Node(cls, args, needs if record else (False,) * len(args))
         try:
             output = cls.forward(ctx, *arrays)
         except ValueError as error:
-            shapes = ", ".join(str(a.shape) for a in arrays if isinstance(a, np.ndarray))
-            raise ValueError(f"{cls.__name__}: {error} (input shapes {shapes})") from error
-
-        if isinstance(output, tuple):
-            if needs_input_grad is None:
-                return tuple(Tensor(out) for out in output)
+            raise _named(cls, error, arrays) from error
+        if not isinstance(output, tuple):
+            return _result(output, ctx, 0, record)
+        if record:                     # what backward needs to make zeros for unused outputs
             ctx.n_outputs = len(output)
             ctx.output_shapes = [(out.shape, out.dtype) for out in output]
-            return tuple(_result(Tensor, out, ctx, i) for i, out in enumerate(output))
-        if needs_input_grad is None:
-            return Tensor(output)
-        return _result(Tensor, output, ctx, 0)
+        return tuple(_result(out, ctx, i, record) for i, out in enumerate(output))
 
 
-def _result(tensor_class, array, node, index):
-    """Wrap an op's output; only floating-point outputs take part in the graph."""
-    if array.dtype.kind != "f":
-        return tensor_class(array)
-    result = tensor_class(array, requires_grad=True)
+def _unwrap(args):
+    """The arrays inside `args` (other arguments as they are), and per argument whether it is
+    a tensor that requires a gradient."""
+    Tensor = _tensor.Tensor
+    arrays, needs = [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a.data)
+            needs.append(a.requires_grad)
+        else:
+            arrays.append(a)
+            needs.append(False)
+    return arrays, tuple(needs)
+
+
+def _named(cls, error, arrays):
+    """A ValueError from forward, with the op's name and the input shapes added."""
+    shapes = ", ".join(str(a.shape) for a in arrays if isinstance(a, np.ndarray))
+    return ValueError(f"{cls.__name__}: {error} (input shapes {shapes})")
+
+
+def _result(array, node, index, record):
+    """Wrap an op's output; only floating-point outputs of a recorded op join the graph."""
+    if not record or array.dtype.kind != "f":
+        return _tensor.Tensor(array)
+    result = _tensor.Tensor(array, requires_grad=True)
     result._node = node
     result._output_index = index
     return result
@@ -218,50 +228,76 @@ def _raise_freed():
 
 
 def run_backward(tensor, grad, retain_graph=False):
-    """Accumulate d(tensor)/d(leaf) * grad into the `.grad` of every leaf that requires it."""
-    root = tensor._node
-    if root is None:
+    """Accumulate d(tensor)/d(leaf) * grad into the `.grad` of every leaf that requires it.
+
+    The walk: visit each op after every op that used its outputs (so their gradients are all
+    in), call its backward, and pass each input's gradient on, to the op that made that input
+    or into a leaf's .grad. `GradientRouter` does the passing on.
+    """
+    if tensor._node is None:                     # backward() on a leaf: its gradient is grad
         _accumulate_leaf(tensor, grad, set())
         return
-    if root.freed:
+    if tensor._node.freed:
         _raise_freed()
-    order = _topological_order(root)
-    leaf_owners = set()      # memory already handed to a leaf's .grad in this walk
-    pending = {root: [None] * root.n_outputs}
-    pending[root][tensor._output_index] = grad
-    for node in order:
-        output_grads = pending.pop(node, None)
-        if output_grads is None:
-            # Every op that used this node's outputs returned None for them (a user's Function
-            # may, as in PyTorch): no gradient reached it, so it has none to pass on.
-            input_grads = ()
-        else:
-            if node.retained:
-                _store_retained(node, output_grads)
-            if node.n_outputs == 1:
-                input_grads = node.fn.backward(node, output_grads[0])
-            else:
-                input_grads = node.fn.backward(node, *_fill_missing(node, output_grads))
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
+    router = GradientRouter(tensor, grad)
+    for node in _topological_order(tensor._node):
+        input_grads = _call_backward(node, router.output_grads(node))
         for parent, needs, g in zip(node.inputs, node.needs_input_grad, input_grads):
-            if not needs or g is None:
-                continue
-            if g.shape != parent.data.shape:
-                g = _checked_unbroadcast(node, parent, g)
-            if g.dtype != parent.data.dtype:        # float32 x float64 gave float64, say
-                g = g.astype(parent.data.dtype)
-            if parent._node is None:
-                _accumulate_leaf(parent, g, leaf_owners)
-            else:
-                slots = pending.get(parent._node)
-                if slots is None:
-                    slots = pending[parent._node] = [None] * parent._node.n_outputs
-                i = parent._output_index
-                # Out of place: `g` may be the very array another input also received.
-                slots[i] = g if slots[i] is None else slots[i] + g
+            if needs and g is not None:
+                router.send(node, parent, g)
         if not retain_graph:
-            node.release()
+            node.release()                       # its saved arrays go as soon as it is done
+
+
+def _call_backward(node, output_grads):
+    """node's backward for the gradients of its outputs; one gradient per input, as a tuple."""
+    if output_grads is None:
+        # Every op that used this node's outputs returned None for them (a user's Function
+        # may, as in PyTorch): no gradient reached it, so it has none to pass on.
+        return ()
+    if node.retained:
+        _store_retained(node, output_grads)
+    if node.n_outputs == 1:
+        input_grads = node.fn.backward(node, output_grads[0])
+    else:
+        input_grads = node.fn.backward(node, *_fill_missing(node, output_grads))
+    return input_grads if isinstance(input_grads, tuple) else (input_grads,)
+
+
+class GradientRouter:
+    """Where the gradients wait during one backward walk.
+
+    `pending` holds, for each node not yet visited, the gradients of its outputs summed so far;
+    a gradient for a leaf goes straight into its `.grad`. On the way, each gradient is summed
+    back to its input's shape (un-broadcasting) and converted to its input's dtype.
+    """
+
+    def __init__(self, tensor, grad):
+        root = tensor._node
+        self.pending = {root: [None] * root.n_outputs}
+        self.pending[root][tensor._output_index] = grad
+        self.leaf_owners = set()       # memory already handed to a leaf's .grad in this walk
+
+    def output_grads(self, node):
+        """The summed gradients of node's outputs (None for an output nothing used), or None
+        if no gradient reached it at all."""
+        return self.pending.pop(node, None)
+
+    def send(self, node, parent, grad):
+        """Add `grad`, node's gradient for its input `parent`, to where it belongs."""
+        if grad.shape != parent.data.shape:
+            grad = _checked_unbroadcast(node, parent, grad)
+        if grad.dtype != parent.data.dtype:          # float32 x float64 gave float64, say
+            grad = grad.astype(parent.data.dtype)
+        if parent._node is None:
+            _accumulate_leaf(parent, grad, self.leaf_owners)
+            return
+        slots = self.pending.get(parent._node)
+        if slots is None:
+            slots = self.pending[parent._node] = [None] * parent._node.n_outputs
+        i = parent._output_index
+        # Out of place: `grad` may be the very array another input also received.
+        slots[i] = grad if slots[i] is None else slots[i] + grad
 
 
 def _checked_unbroadcast(node, parent, grad):
