@@ -78,7 +78,7 @@ class Tokenizer:
         for text, token_id in self.special_tokens.items():
             self._id_to_bytes[token_id] = text.encode("utf-8")
         self._vocab_size = max(self._id_to_bytes) + 1
-        self._compiled_pattern = None if pattern is None else regex.compile(pattern)
+        self._compiled_pattern = None if pattern is None else compile_pattern(pattern)
         self._chunk_cache = {}
 
     def _check_tables(self):
@@ -241,6 +241,17 @@ class Tokenizer:
     def __repr__(self):
         return (f"Tokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
                 f"special_tokens={len(self.special_tokens)})")
+
+
+def compile_pattern(pattern):
+    """The compiled split pattern, or a ValueError that says what is wrong with it."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"the split pattern must be a str or None, not {type(pattern).__name__}")
+    try:
+        return regex.compile(pattern)
+    except regex.error as err:
+        raise ValueError(f"the split pattern is not a valid regex ({err}): {pattern[:60]!r}") \
+            from None
 
 
 def _special_regex(tokens):

@@ -166,3 +166,14 @@ def test_from_pretrained_names_a_vocabulary_that_is_not_json(tmp_path):
     (tmp_path / "vocab.json").write_text('{"a": "zero"}')
     with pytest.raises(ValueError, match="should map token strings to ids"):
         bpe.from_pretrained(tmp_path)
+
+
+def test_load_names_a_pattern_that_is_not_a_regex(trained, tmp_path):
+    path = tmp_path / "tok.bpe"
+    trained.save(path)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[1] = 'pattern: "(unclosed|\\\\p{L}+"'
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"tok\.bpe: the split pattern is not a valid regex "
+                                         r"\(missing \) at position 16\)"):
+        bpe.load(path)
