@@ -58,6 +58,8 @@ def build_parser():
     train_parser.add_argument("--vocab-size", type=int, required=True,
                               help="256 byte tokens + merges + special tokens")
     train_parser.add_argument("--out", required=True, help="where to write the tokenizer")
+    train_parser.add_argument("--force", action="store_true",
+                              help="replace the file --out if it exists (otherwise an error)")
     train_parser.add_argument("--pattern", choices=sorted(PATTERNS_BY_NAME), default="gpt4",
                               help="how text is pre-split into chunks (default: gpt4)")
     train_parser.add_argument("--special", action="append", default=[], metavar="TOKEN",
@@ -83,9 +85,7 @@ def build_parser():
 
 
 def run_train(args):
-    out_directory = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_directory):  # say so now, not after a long training run
-        raise FileNotFoundError(errno.ENOENT, "No such directory", out_directory)
+    check_output_file(args.out, args.data, args.force)
     text = decode_utf8(read_bytes(args.data), args.data)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -98,6 +98,24 @@ def run_train(args):
     tokenizer.save(args.out)
     print(f"learned {len(tokenizer.merges)} merges in {seconds:.2f} s "
           f"(vocabulary size {tokenizer.vocab_size}); wrote {args.out}")
+
+
+def check_output_file(out, data, force):
+    """Refuse an --out that training could not or should not write, now rather than after a
+    long training run: a missing folder, a directory, the corpus itself, or (without --force)
+    an existing file."""
+    out_directory = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(out_directory):
+        raise FileNotFoundError(errno.ENOENT, "No such directory", out_directory)
+    if os.path.isdir(out):
+        raise IsADirectoryError(errno.EISDIR, "--out is a directory, not a file", out)
+    if not os.path.lexists(out):
+        return
+    if os.path.exists(data) and os.path.samefile(out, data):
+        raise ValueError(f"--out {out} is the training text --data itself")
+    if not force:
+        raise FileExistsError(f"{out} already exists; pass --force to replace it, or choose "
+                              f"another --out")
 
 
 def run_encode(args):
