@@ -13,6 +13,8 @@ One class serves every source of tokens: `bpe.train` (byte b is id b, merge i ma
 rank = id), tiktoken files (rank = id) and GPT-2 files (ids from vocab.json, ranks from the
 line order of merges.txt). What differs is only the tables handed to the constructor.
 """
+from dataclasses import dataclass
+
 import regex
 
 from bpe.bytepair import split_by_rank
@@ -60,6 +62,12 @@ class Tokenizer:
     merges:         dict (left id, right id) -> merged id, in merge order, when known (trained
                     and GPT-2 tokenizers; a tiktoken file lists ranks only). Used by `save`
                     and `show`, not by encoding.
+
+    Two more attributes say how a chunk becomes ids; `bpe.HFTokenizer` changes them:
+    ignore_merges:  True: a chunk that is itself a token is that token, whatever the merges
+                    would make of it (tiktoken's rule). False: the merges always run.
+    input_template: the ids a model's input puts around one encoded text (`InputTemplate`);
+                    none here.
     """
 
     def __init__(self, token_bytes, pattern, special_tokens=None, ranks=None, merges=None):
@@ -80,6 +88,9 @@ class Tokenizer:
         self._vocab_size = max(self._id_to_bytes) + 1
         self._compiled_pattern = None if pattern is None else compile_pattern(pattern)
         self._chunk_cache = {}
+        self.ignore_merges = True
+        self._by_pair = False           # ranks keyed by bytes (see bpe.bytepair)
+        self.input_template = InputTemplate()
 
     def _check_tables(self):
         missing = [b for b in range(256) if bytes([b]) not in self._bytes_to_id]
@@ -111,7 +122,7 @@ class Tokenizer:
 
     def encode_ordinary(self, text):
         """Encode `text` ignoring special tokens: "<|endoftext|>" is just seven characters."""
-        return self._encode_plain(without_surrogates(text))
+        return self._encode_text(without_surrogates(text), set())
 
     def _encode_plain(self, text):
         """The ids of `text`, which holds no surrogates, special tokens encoded as text."""
@@ -132,12 +143,13 @@ class Tokenizer:
     def _encode_chunk(self, chunk):
         """The ids of one chunk (a str), remembered in the cache."""
         piece = chunk.encode("utf-8")
-        token_id = self._bytes_to_id.get(piece)
+        token_id = self._bytes_to_id.get(piece) if self.ignore_merges else None
         if token_id is not None:  # the whole chunk is one token: the common case
             chunk_ids = (token_id,)
         else:
             bytes_to_id = self._bytes_to_id
-            chunk_ids = tuple([bytes_to_id[part] for part in split_by_rank(piece, self._ranks)])
+            parts = split_by_rank(piece, self._ranks, self._by_pair)
+            chunk_ids = tuple([bytes_to_id[part] for part in parts])
         if len(chunk) <= CACHE_MAX_CHUNK_CHARS:
             if len(self._chunk_cache) >= CACHE_MAX_ENTRIES:
                 self._chunk_cache.clear()
@@ -174,6 +186,10 @@ class Tokenizer:
                     f"the text contains the special token {found.group()!r}, which is disallowed: "
                     f"pass allowed_special={{{found.group()!r}}} (or \"all\") to encode it as a "
                     f"special token, or disallowed_special=() to encode it as ordinary text")
+        return self._encode_text(text, allowed)
+
+    def _encode_text(self, text, allowed):
+        """The ids of `text` (no surrogates), with the special tokens in `allowed` cut out."""
         if not allowed:
             return self._encode_plain(text)
         ids = []
@@ -241,6 +257,22 @@ class Tokenizer:
     def __repr__(self):
         return (f"Tokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
                 f"special_tokens={len(self.special_tokens)})")
+
+
+@dataclass(frozen=True)
+class InputTemplate:
+    """How a model's input is built from one text: the ids put before and after its ids.
+
+    Llama 3's tokenizer.json puts <|begin_of_text|> before (before=(510,) in llama-tiny); GPT-2
+    puts nothing. `template.apply(tokenizer.encode(prompt))` gives the ids Hugging Face's
+    `AutoTokenizer(prompt)["input_ids"]` gives.
+    """
+    before: tuple = ()
+    after: tuple = ()
+
+    def apply(self, ids):
+        """`ids` (a list) with the template's ids around them, as a new list."""
+        return [*self.before, *ids, *self.after]
 
 
 def compile_pattern(pattern):

@@ -134,7 +134,7 @@ def test_from_tiktoken_needs_every_byte(tmp_path):
 
 
 def test_from_pretrained_needs_the_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="neither vocab.json"):
+    with pytest.raises(FileNotFoundError, match="neither tokenizer.json, nor vocab.json"):
         bpe.from_pretrained(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such directory"):
         bpe.from_pretrained(tmp_path / "missing")
