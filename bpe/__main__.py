@@ -5,8 +5,8 @@
     echo "72 101 108" | python -m bpe decode --model shakespeare.bpe
     python -m bpe show --model shakespeare.bpe
 
---model takes a file written by `bpe train` (or `Tokenizer.save`), or a GPT-2 directory
-(vocab.json + merges.txt). A user's mistake (a missing file, a corpus that is not UTF-8, a
+--model takes a file written by `bpe train` (or `Tokenizer.save`), or a Hugging Face directory
+(tokenizer.json, or GPT-2's vocab.json + merges.txt). A user's mistake (a missing file, a corpus that is not UTF-8, a
 damaged model file, a bad id) gives one line on stderr and exit status 1, never a traceback:
 the library raises exceptions, and this file is the only place that turns them into messages.
 """
@@ -19,6 +19,7 @@ import time
 import warnings
 
 from bpe.files import from_pretrained
+from bpe.hf_tokenizer import HFTokenizer
 from bpe.patterns import PATTERNS_BY_NAME
 from bpe.readable import render_merge
 from bpe.tokenizer import load
@@ -134,13 +135,21 @@ def run_decode(args):
 
 def run_show(args):
     tokenizer = load_model(args.model)
-    print(f"# {len(tokenizer.merges)} merges, vocabulary size {tokenizer.vocab_size}, "
-          f"pattern: {json.dumps(tokenizer.pattern, ensure_ascii=False)}")
+    if isinstance(tokenizer, HFTokenizer):
+        cut = f"{tokenizer.pre_tokenizer!r}, ignore_merges={tokenizer.ignore_merges}, " \
+              f"{tokenizer.input_template}"
+    else:
+        cut = f"pattern: {json.dumps(tokenizer.pattern, ensure_ascii=False)}"
+    print(f"# {len(tokenizer.merges)} merges, vocabulary size {tokenizer.vocab_size}, {cut}")
     for (left, right), merged_id in tokenizer.merges.items():
         pieces = render_merge(tokenizer.token_bytes(left), tokenizer.token_bytes(right))
         print(f"{merged_id}: {pieces}")
-    for text, token_id in sorted(tokenizer.special_tokens.items(), key=lambda item: item[1]):
-        print(f"{token_id}: {json.dumps(text, ensure_ascii=False)} (special token)")
+    added = {token_id: "special token" for token_id in tokenizer.special_tokens.values()}
+    for token in tokenizer.added_tokens if isinstance(tokenizer, HFTokenizer) else []:
+        added.setdefault(token.id, "added token")
+    for token_id, kind in sorted(added.items()):
+        text = tokenizer.token_bytes(token_id).decode("utf-8", errors="replace")
+        print(f"{token_id}: {json.dumps(text, ensure_ascii=False)} ({kind})")
 
 
 def load_model(path):

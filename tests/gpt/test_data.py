@@ -140,3 +140,14 @@ def test_a_vocabulary_larger_than_the_text_allows_is_a_note_in_the_log():
     notes.clear()
     make_tokenizer("abcabc xyz", vocab_size=258, log=notes.append)
     assert notes == []
+
+
+def test_a_checkpoint_directory_with_tokenizer_json(shared_data, tmp_path):
+    tokenizer = load_tokenizer(shared_data / "llama-tiny")
+    assert tokenizer.special_tokens["<|begin_of_text|>"] == 510
+    save_tokenizer(tokenizer, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokenizer.json",
+                                                          "tokenizer_config.json"]
+    again = load_tokenizer(tmp_path)
+    assert again.encode("To be, or not") == tokenizer.encode("To be, or not")
+    assert again.input_template.before == (510,)
