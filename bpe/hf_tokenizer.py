@@ -107,8 +107,7 @@ class HFTokenizer(Tokenizer):
 
     def __repr__(self):
         return (f"HFTokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
-                f"added_tokens={len(self.added_tokens)}, {self.pre_tokenizer!r}, "
-                f"ignore_merges={self.ignore_merges}, {self.input_template})")
+                f"special_tokens={len(self.special_tokens)}, ignore_merges={self.ignore_merges})")
 
 
 def bytes_to_unicode():
