@@ -27,6 +27,9 @@ CACHE_MAX_CHUNK_CHARS = 128
 # The cache is emptied when it holds this many chunks, so its memory stays bounded.
 CACHE_MAX_ENTRIES = 200_000
 
+# Ids index embedding rows: anything past int32 is a damaged file, not a vocabulary.
+MAX_TOKEN_ID = 2 ** 31
+
 # A surrogate code point (U+D800..U+DFFF) is one half of a UTF-16 pair and has no UTF-8 form,
 # yet a Python str can hold one: JSON's "\ud83d" escapes and os.fsdecode's surrogateescape
 # both make them.
@@ -101,6 +104,10 @@ class Tokenizer:
         if unreachable:
             raise ValueError(f"{len(unreachable)} ranked byte strings have no token id, "
                              f"e.g. {min(unreachable)!r}")
+        for token_id in [*self._token_bytes, *self.special_tokens.values()]:
+            if not isinstance(token_id, int) or not 0 <= token_id < MAX_TOKEN_ID:
+                raise ValueError(f"token id {token_id!r} is not a whole number from 0 to "
+                                 f"{MAX_TOKEN_ID - 1} (an embedding needs a row per id)")
         special_ids = list(self.special_tokens.values())
         if len(set(special_ids)) != len(special_ids):
             raise ValueError(f"two special tokens share an id: {self.special_tokens}")

@@ -177,3 +177,11 @@ def test_load_names_a_pattern_that_is_not_a_regex(trained, tmp_path):
     with pytest.raises(ValueError, match=r"tok\.bpe: the split pattern is not a valid regex "
                                          r"\(missing \) at position 16\)"):
         bpe.load(path)
+
+
+def test_an_absurd_token_id_is_refused(tmp_path):
+    path = tmp_path / "huge.bpe"
+    path.write_text('bpe tokenizer v1\npattern: null\nspecial: "x" 99999999999999\nmerges: 0\n')
+    with pytest.raises(ValueError, match=r"huge.bpe: token id 99999999999999 is not a whole "
+                                         r"number from 0 to 2147483647"):
+        bpe.load(path)
