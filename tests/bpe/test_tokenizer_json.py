@@ -2,7 +2,6 @@
 Hugging Face `tokenizers` 0.23.3 / transformers 5.24 gave for the same files (llama-tiny's
 reference.json, and small tokenizer.json documents built here by hand)."""
 import json
-import unicodedata
 
 import pytest
 
