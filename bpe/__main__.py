@@ -5,8 +5,8 @@
     echo "72 101 108" | python -m bpe decode --model shakespeare.bpe
     python -m bpe show --model shakespeare.bpe
 
---model takes a file written by `bpe train` (or `Tokenizer.save`), or a GPT-2 directory
-(vocab.json + merges.txt). A user's mistake (a missing file, a corpus that is not UTF-8, a
+--model takes a file written by `bpe train` (or `Tokenizer.save`), or a Hugging Face directory
+(tokenizer.json, or GPT-2's vocab.json + merges.txt). A user's mistake (a missing file, a corpus that is not UTF-8, a
 damaged model file, a bad id) gives one line on stderr and exit status 1, never a traceback:
 the library raises exceptions, and this file is the only place that turns them into messages.
 """
@@ -19,6 +19,7 @@ import time
 import warnings
 
 from bpe.files import from_pretrained
+from bpe.hf_tokenizer import HFTokenizer
 from bpe.patterns import PATTERNS_BY_NAME
 from bpe.readable import render_merge
 from bpe.tokenizer import load
@@ -58,6 +59,8 @@ def build_parser():
     train_parser.add_argument("--vocab-size", type=int, required=True,
                               help="256 byte tokens + merges + special tokens")
     train_parser.add_argument("--out", required=True, help="where to write the tokenizer")
+    train_parser.add_argument("--force", action="store_true",
+                              help="replace the file --out if it exists (otherwise an error)")
     train_parser.add_argument("--pattern", choices=sorted(PATTERNS_BY_NAME), default="gpt4",
                               help="how text is pre-split into chunks (default: gpt4)")
     train_parser.add_argument("--special", action="append", default=[], metavar="TOKEN",
@@ -83,9 +86,7 @@ def build_parser():
 
 
 def run_train(args):
-    out_directory = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_directory):  # say so now, not after a long training run
-        raise FileNotFoundError(errno.ENOENT, "No such directory", out_directory)
+    check_output_file(args.out, args.data, args.force)
     text = decode_utf8(read_bytes(args.data), args.data)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -98,6 +99,24 @@ def run_train(args):
     tokenizer.save(args.out)
     print(f"learned {len(tokenizer.merges)} merges in {seconds:.2f} s "
           f"(vocabulary size {tokenizer.vocab_size}); wrote {args.out}")
+
+
+def check_output_file(out, data, force):
+    """Refuse an --out that training could not or should not write, now rather than after a
+    long training run: a missing folder, a directory, the corpus itself, or (without --force)
+    an existing file."""
+    out_directory = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(out_directory):
+        raise FileNotFoundError(errno.ENOENT, "No such directory", out_directory)
+    if os.path.isdir(out):
+        raise IsADirectoryError(errno.EISDIR, "--out is a directory, not a file", out)
+    if not os.path.lexists(out):
+        return
+    if os.path.exists(data) and os.path.samefile(out, data):
+        raise ValueError(f"--out {out} is the training text --data itself")
+    if not force:
+        raise FileExistsError(f"{out} already exists; pass --force to replace it, or choose "
+                              f"another --out")
 
 
 def run_encode(args):
@@ -116,13 +135,21 @@ def run_decode(args):
 
 def run_show(args):
     tokenizer = load_model(args.model)
-    print(f"# {len(tokenizer.merges)} merges, vocabulary size {tokenizer.vocab_size}, "
-          f"pattern: {json.dumps(tokenizer.pattern, ensure_ascii=False)}")
+    if isinstance(tokenizer, HFTokenizer):
+        cut = f"{tokenizer.pre_tokenizer!r}, ignore_merges={tokenizer.ignore_merges}, " \
+              f"{tokenizer.input_template}"
+    else:
+        cut = f"pattern: {json.dumps(tokenizer.pattern, ensure_ascii=False)}"
+    print(f"# {len(tokenizer.merges)} merges, vocabulary size {tokenizer.vocab_size}, {cut}")
     for (left, right), merged_id in tokenizer.merges.items():
         pieces = render_merge(tokenizer.token_bytes(left), tokenizer.token_bytes(right))
         print(f"{merged_id}: {pieces}")
-    for text, token_id in sorted(tokenizer.special_tokens.items(), key=lambda item: item[1]):
-        print(f"{token_id}: {json.dumps(text, ensure_ascii=False)} (special token)")
+    added = {token_id: "special token" for token_id in tokenizer.special_tokens.values()}
+    for token in tokenizer.added_tokens if isinstance(tokenizer, HFTokenizer) else []:
+        added.setdefault(token.id, "added token")
+    for token_id, kind in sorted(added.items()):
+        text = tokenizer.token_bytes(token_id).decode("utf-8", errors="replace")
+        print(f"{token_id}: {json.dumps(text, ensure_ascii=False)} ({kind})")
 
 
 def load_model(path):

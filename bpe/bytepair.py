@@ -12,6 +12,15 @@ Two versions give the same parts:
   pre-splitting produces.
 - `merge_by_rank_heap` keeps candidate pairs in a heap and the parts in a linked list, so a
   100,000-byte chunk ("a" * 100_000) costs n log n instead of n squared.
+
+Hugging Face's files (tokenizer.json, GPT-2's merges.txt) rank something else: the merges they
+list, each a pair of tokens. Two adjacent parts merge only if their pair is listed, even when
+their bytes together make a token by another route. With the merges ab, bc, a+bc (in that
+order), tiktoken's rule turns "abc" into ab, c and then abc (the bytes "abc" are ranked), while
+Hugging Face's stops at ab, c (the pair ab+c is not listed). The two rules agree on merges that
+BPE training made, because training only ever merges pairs that are next to each other; they
+differ on lists made some other way. `by_pair=True` selects Hugging Face's rule: `ranks` is
+then keyed by (left bytes, right bytes).
 """
 import heapq
 import sys
@@ -24,11 +33,13 @@ NO_MERGE = sys.maxsize
 LONG_CHUNK_BYTES = 12
 
 
-def split_by_rank(piece, ranks):
-    """The parts (byte strings) that `piece` (bytes) merges into under `ranks`."""
-    if len(piece) <= LONG_CHUNK_BYTES:
+def split_by_rank(piece, ranks, by_pair=False):
+    """The parts (byte strings) that `piece` (bytes) merges into under `ranks`, which is keyed
+    by a part's bytes (tiktoken's rule) or, with `by_pair`, by a pair of parts (Hugging
+    Face's)."""
+    if len(piece) <= LONG_CHUNK_BYTES and not by_pair:
         return merge_by_rank(piece, ranks)
-    return merge_by_rank_heap(piece, ranks)
+    return merge_by_rank_heap(piece, ranks, by_pair)
 
 
 def merge_by_rank(piece, ranks):
@@ -59,8 +70,9 @@ def merge_by_rank(piece, ranks):
     # END EXERCISE bpe_encode_by_rank
 
 
-def merge_by_rank_heap(piece, ranks):
-    """Same result as `merge_by_rank`, in O(n log n) for a piece of n bytes.
+def merge_by_rank_heap(piece, ranks, by_pair=False):
+    """Same result as `merge_by_rank`, in O(n log n) for a piece of n bytes; with `by_pair`,
+    `ranks` is keyed by (left bytes, right bytes), Hugging Face's rule (see the top of the file).
 
     A part is named by the offset where it starts; `part_end[start]` is where it ends (the
     start of the next part) and `part_prev[start]` is the start of the part before it. The heap
@@ -75,7 +87,8 @@ def merge_by_rank_heap(piece, ranks):
     is_start = [True] * n
     heap = []
     for start in range(n - 1):
-        rank = ranks.get(piece[start:start + 2])
+        rank = ranks.get((piece[start:start + 1], piece[start + 1:start + 2]) if by_pair
+                         else piece[start:start + 2])
         if rank is not None:
             heap.append((rank, start, start + 1, start + 2))
     heapq.heapify(heap)
@@ -92,12 +105,14 @@ def merge_by_rank_heap(piece, ranks):
         # the merged part forms new pairs with its neighbours
         before = part_prev[left]
         if before >= 0:
-            rank = ranks.get(piece[before:right_end])
+            rank = ranks.get((piece[before:left], piece[left:right_end]) if by_pair
+                             else piece[before:right_end])
             if rank is not None:
                 heapq.heappush(heap, (rank, before, left, right_end))
         if right_end < n:
             after_end = part_end[right_end]
-            rank = ranks.get(piece[left:after_end])
+            rank = ranks.get((piece[left:right_end], piece[right_end:after_end]) if by_pair
+                             else piece[left:after_end])
             if rank is not None:
                 heapq.heappush(heap, (rank, left, right_end, after_end))
 

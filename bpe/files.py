@@ -1,10 +1,9 @@
-"""Reading other tokenizers' files: tiktoken rank files and GPT-2's vocabulary + merges.
-
-Both become an ordinary `Tokenizer`; only the tables differ.
+"""Reading other tokenizers' files: tiktoken rank files, GPT-2's vocabulary + merges, and
+Hugging Face's tokenizer.json.
 
 tiktoken (`cl100k_base.tiktoken`): one line per token, "base64(token bytes) rank". The rank IS
 the token id, and merging by rank is exactly what `bpe.bytepair` does. The file holds neither
-the pattern nor the special tokens, so the caller supplies both.
+the pattern nor the special tokens, so the caller supplies both. The result is a `Tokenizer`.
 
 GPT-2 (`vocab.json` + `merges.txt` in Hugging Face's names, `encoder.json` + `vocab.bpe` in
 OpenAI's): the vocabulary maps each token, written as printable characters (see
@@ -14,15 +13,29 @@ merge r makes id 256 + r, but a Hugging Face vocabulary may put a special token 
 byte tokens in character order after it. So the ranks come from merges.txt and the ids from
 the vocabulary, each from its own file. Vocabulary entries that are neither a byte nor the
 result of a merge (such as "<|endoftext|>") are the special tokens, with the ids the file gives.
+The result is an `HFTokenizer` (Hugging Face's rules: merges by listed pair), and a
+tokenizer_config.json beside them may ask for a BOS or EOS token around each text
+("add_bos_token", "add_eos_token"), as transformers' GPT2Tokenizer does.
+
+tokenizer.json: see `bpe.tokenizer_json`. A directory with it is read from it, as transformers
+does, even if GPT-2's files are there too.
 """
 import base64
 import binascii
 import json
 import os
 
+from bpe.added_tokens import AddedToken
+from bpe.hf_tokenizer import (CHAR_OF_BYTE, HFTokenizer, byte_level_string, bytes_to_unicode,
+                              check_vocabulary, read_json_file, vocabulary_tables)
 from bpe.model_file import write_text_atomically
 from bpe.patterns import GPT2_PATTERN
-from bpe.tokenizer import Tokenizer
+from bpe.pretokenizers import ByteLevel, PreTokenizer
+from bpe.tokenizer import InputTemplate, Tokenizer
+from bpe.tokenizer_json import (TOKENIZER_CONFIG, TOKENIZER_JSON, read_tokenizer_json,
+                                write_tokenizer_json)
+
+__all__ = ["bytes_to_unicode", "from_pretrained", "from_tiktoken", "save_pretrained"]
 
 
 def from_tiktoken(path, pattern, special_tokens):
@@ -42,31 +55,13 @@ def from_tiktoken(path, pattern, special_tokens):
     return Tokenizer(token_bytes, pattern, special_tokens)
 
 
-def bytes_to_unicode():
-    """GPT-2's table byte value -> printable character.
-
-    Merge files are text, and a raw byte like 0x20 (space) or 0x0a (newline) cannot sit in a
-    whitespace-separated line. So every byte gets a visible stand-in: bytes that already print
-    as themselves (most of Latin-1) keep their character, the other 68 are moved to
-    characters 256, 257, ... in byte order. That is why a space shows up as "Ġ" (chr(256 + 32))
-    in GPT-2's files.
-    """
-    printable = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-                 + list(range(ord("®"), ord("ÿ") + 1)))
-    table = {}
-    moved = 0
-    for byte in range(256):
-        if byte in printable:
-            table[byte] = chr(byte)
-        else:
-            table[byte] = chr(256 + moved)
-            moved += 1
-    return table
-
-
 def from_pretrained(directory):
-    """A tokenizer from a GPT-2 style directory: `vocab.json` + `merges.txt`, or
-    `encoder.json` + `vocab.bpe`."""
+    """A tokenizer from a Hugging Face directory: `tokenizer.json`, or GPT-2's `vocab.json` +
+    `merges.txt` (OpenAI's names: `encoder.json` + `vocab.bpe`), with `tokenizer_config.json`
+    if it is there. The ids a model's input puts around a text are in
+    `tokenizer.input_template`."""
+    if os.path.isfile(os.path.join(directory, TOKENIZER_JSON)):
+        return read_tokenizer_json(directory)
     for vocab_name, merges_name in (("vocab.json", "merges.txt"), ("encoder.json", "vocab.bpe")):
         vocab_path = os.path.join(directory, vocab_name)
         merges_path = os.path.join(directory, merges_name)
@@ -74,28 +69,33 @@ def from_pretrained(directory):
             return read_gpt2_files(vocab_path, merges_path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"no such directory: {directory}")
-    raise FileNotFoundError(f"{directory} holds neither vocab.json + merges.txt nor "
-                            f"encoder.json + vocab.bpe")
+    raise FileNotFoundError(f"{directory} holds neither tokenizer.json, nor vocab.json + "
+                            f"merges.txt, nor encoder.json + vocab.bpe")
 
 
 def save_pretrained(tokenizer, directory):
-    """Write `tokenizer` as GPT-2 files (`vocab.json` + `merges.txt`) into `directory`, which
-    Hugging Face's GPT2Tokenizer and `from_pretrained` read back.
+    """Write `tokenizer` into `directory` as Hugging Face files that transformers'
+    AutoTokenizer and `from_pretrained` read back to the same ids: the tokenizer.json (and
+    tokenizer_config.json) it was read from, or else GPT-2 files (`vocab.json` + `merges.txt`,
+    and the tokenizer_config.json it was read with, if any).
 
     GPT-2 files can only say so much: the pattern must be GPT-2's, the merges must be known
     (a trained or GPT-2 tokenizer, not a tiktoken rank file) and no two tokens may have the
     same bytes (the vocabulary is keyed by the token's text). Otherwise a ValueError says why.
     """
+    documents = tokenizer.documents if isinstance(tokenizer, HFTokenizer) else {}
+    if TOKENIZER_JSON in documents:
+        write_tokenizer_json(tokenizer, directory)
+        return
     if tokenizer.pattern != GPT2_PATTERN:
         raise ValueError("GPT-2 files imply GPT-2's split pattern; this tokenizer uses another")
     if not tokenizer.merges:
         raise ValueError("GPT-2 files list merges, and this tokenizer does not know its own")
-    text_of = bytes_to_unicode()
     vocab = {}
     for token_id in range(tokenizer.vocab_size):
         if token_id in tokenizer.special_tokens.values():
             continue
-        text = "".join(text_of[b] for b in tokenizer.token_bytes(token_id))
+        text = byte_level_string(tokenizer.token_bytes(token_id))
         if text in vocab:
             raise ValueError(f"tokens {vocab[text]} and {token_id} have the same bytes, which "
                              f"a GPT-2 vocabulary cannot hold")
@@ -103,50 +103,62 @@ def save_pretrained(tokenizer, directory):
     vocab.update(tokenizer.special_tokens)
     merge_lines = ["#version: 0.2"]
     for left, right in tokenizer.merges:
-        merge_lines.append(" ".join("".join(text_of[b] for b in tokenizer.token_bytes(part))
+        merge_lines.append(" ".join(byte_level_string(tokenizer.token_bytes(part))
                                     for part in (left, right)))
     write_text_atomically(os.path.join(directory, "vocab.json"),
                           json.dumps(vocab, ensure_ascii=False))
     write_text_atomically(os.path.join(directory, "merges.txt"), "\n".join(merge_lines) + "\n")
+    if TOKENIZER_CONFIG in documents:
+        write_text_atomically(os.path.join(directory, TOKENIZER_CONFIG),
+                              json.dumps(documents[TOKENIZER_CONFIG], ensure_ascii=False,
+                                         indent=2) + "\n")
 
 
 def read_gpt2_files(vocab_path, merges_path):
-    """A tokenizer from a GPT-2 vocabulary (JSON: token string -> id) and merge list."""
+    """An HFTokenizer from a GPT-2 vocabulary (JSON: token string -> id) and merge list, with
+    the tokenizer_config.json beside them if there is one."""
     vocab = read_vocab(vocab_path)
     merge_lines = read_merge_lines(merges_path)
-    byte_of_char = {char: byte for byte, char in bytes_to_unicode().items()}
+    merges = [(f"{merges_path}, line {line_number}", left, right)
+              for line_number, left, right in merge_lines]
+    token_bytes, merge_ids, decode_only = vocabulary_tables(vocab, merges, vocab_path)
+    produced = {left + right for _, left, right in merges} | set(CHAR_OF_BYTE.values())
+    specials = [AddedToken(text, token_id) for text, token_id in vocab.items()
+                if text not in produced]
+    documents, template = {}, InputTemplate()
+    config_path = os.path.join(os.path.dirname(vocab_path), TOKENIZER_CONFIG)
+    if os.path.isfile(config_path):
+        config = read_json_file(config_path, "a tokenizer config (JSON)")
+        documents[TOKENIZER_CONFIG] = config
+        template = gpt2_template(config, {token.content: token.id for token in specials},
+                                 config_path)
+    return HFTokenizer(token_bytes, merge_ids, PreTokenizer([ByteLevel(add_prefix_space=False)]),
+                       specials, ignore_merges=False, input_template=template,
+                       decode_only=decode_only, documents=documents)
 
-    def to_bytes(token):
-        return bytes([byte_of_char[char] for char in token])
 
-    token_bytes = {vocab[char]: bytes([byte])
-                   for byte, char in bytes_to_unicode().items() if char in vocab}
-    ranks, merges = {}, {}
-    for rank, (line_number, left, right) in enumerate(merge_lines):
-        for token in (left, right, left + right):
-            if token not in vocab:
-                raise ValueError(f"{merges_path}, line {line_number}: token {token!r} is not "
-                                 f"in {vocab_path}")
-        merged_bytes = to_bytes(left + right)
-        ranks.setdefault(merged_bytes, rank)
-        token_bytes[vocab[left + right]] = merged_bytes
-        merges[(vocab[left], vocab[right])] = vocab[left + right]
-    special_tokens = {token: token_id for token, token_id in vocab.items()
-                      if token_id not in token_bytes}
-    return Tokenizer(token_bytes, GPT2_PATTERN, special_tokens, ranks=ranks, merges=merges)
+def gpt2_template(config, special_ids, config_path):
+    """The ids around a text that transformers' GPT2Tokenizer adds for tokenizer_config.json's
+    add_bos_token / add_eos_token (its bos and eos default to <|endoftext|>)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path} should hold a JSON object")
+    ids = {}
+    for end in ("bos", "eos"):
+        if not config.get(f"add_{end}_token"):
+            continue
+        name = config.get(f"{end}_token", "<|endoftext|>")
+        name = name.get("content") if isinstance(name, dict) else name
+        if name not in special_ids:
+            raise ValueError(f"{config_path} sets add_{end}_token, but its {end}_token "
+                             f"{name!r} is not a special token of the vocabulary")
+        ids[end] = (special_ids[name],)
+    return InputTemplate(ids.get("bos", ()), ids.get("eos", ()))
 
 
 def read_vocab(vocab_path):
     """The vocabulary file: a JSON object token string -> id."""
-    with open(vocab_path, "rb") as file:
-        raw = file.read()
-    try:
-        vocab = json.loads(raw.decode("utf-8"))
-    except ValueError as err:  # invalid UTF-8 or invalid JSON
-        raise ValueError(f"{vocab_path} is not a JSON vocabulary ({err})") from None
-    if not isinstance(vocab, dict) or not all(
-            isinstance(token_id, int) and token_id >= 0 for token_id in vocab.values()):
-        raise ValueError(f"{vocab_path} should map token strings to ids >= 0")
+    vocab = read_json_file(vocab_path, "a JSON vocabulary")
+    check_vocabulary(vocab, vocab_path)
     return vocab
 
 

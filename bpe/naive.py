@@ -54,7 +54,7 @@ def most_frequent_pair(counts):
 
 def train_naive(text, vocab_size, pattern=GPT4_PATTERN, special_tokens=None, verbose=False):
     """Same arguments and result as `bpe.train`, computed the slow, obvious way."""
-    special_tokens = check_training_args(text, vocab_size, special_tokens)
+    text, special_tokens = check_training_args(text, vocab_size, special_tokens)
     chunks = [list(chunk.encode("utf-8"))
               for chunk in training_chunks(text, pattern, special_tokens)]
     n_merges = vocab_size - 256 - len(special_tokens)

@@ -13,6 +13,8 @@ One class serves every source of tokens: `bpe.train` (byte b is id b, merge i ma
 rank = id), tiktoken files (rank = id) and GPT-2 files (ids from vocab.json, ranks from the
 line order of merges.txt). What differs is only the tables handed to the constructor.
 """
+from dataclasses import dataclass
+
 import regex
 
 from bpe.bytepair import split_by_rank
@@ -24,6 +26,31 @@ from bpe.patterns import split_into_chunks
 CACHE_MAX_CHUNK_CHARS = 128
 # The cache is emptied when it holds this many chunks, so its memory stays bounded.
 CACHE_MAX_ENTRIES = 200_000
+
+# Ids index embedding rows: anything past int32 is a damaged file, not a vocabulary.
+MAX_TOKEN_ID = 2 ** 31
+
+# A surrogate code point (U+D800..U+DFFF) is one half of a UTF-16 pair and has no UTF-8 form,
+# yet a Python str can hold one: JSON's "\ud83d" escapes and os.fsdecode's surrogateescape
+# both make them.
+_SURROGATE = regex.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text):
+    """`text` the way tiktoken takes it: a surrogate pair joined into the code point it stands
+    for, a lone surrogate replaced by U+FFFD. Every way text enters bpe goes through here.
+
+    Costs nothing for ASCII text and one regex scan (well under a millisecond per megabyte)
+    for other text that holds no surrogates, which is nearly all text.
+
+    >>> without_surrogates("\\ud83d\\udc4d and \\ud83d")
+    '👍 and �'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__} (decode bytes first)")
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 class Tokenizer:
@@ -38,6 +65,12 @@ class Tokenizer:
     merges:         dict (left id, right id) -> merged id, in merge order, when known (trained
                     and GPT-2 tokenizers; a tiktoken file lists ranks only). Used by `save`
                     and `show`, not by encoding.
+
+    Two more attributes say how a chunk becomes ids; `bpe.HFTokenizer` changes them:
+    ignore_merges:  True: a chunk that is itself a token is that token, whatever the merges
+                    would make of it (tiktoken's rule). False: the merges always run.
+    input_template: the ids a model's input puts around one encoded text (`InputTemplate`);
+                    none here.
     """
 
     def __init__(self, token_bytes, pattern, special_tokens=None, ranks=None, merges=None):
@@ -56,8 +89,11 @@ class Tokenizer:
         for text, token_id in self.special_tokens.items():
             self._id_to_bytes[token_id] = text.encode("utf-8")
         self._vocab_size = max(self._id_to_bytes) + 1
-        self._compiled_pattern = None if pattern is None else regex.compile(pattern)
+        self._compiled_pattern = None if pattern is None else compile_pattern(pattern)
         self._chunk_cache = {}
+        self.ignore_merges = True
+        self._by_pair = False           # ranks keyed by bytes (see bpe.bytepair)
+        self.input_template = InputTemplate()
 
     def _check_tables(self):
         missing = [b for b in range(256) if bytes([b]) not in self._bytes_to_id]
@@ -68,6 +104,10 @@ class Tokenizer:
         if unreachable:
             raise ValueError(f"{len(unreachable)} ranked byte strings have no token id, "
                              f"e.g. {min(unreachable)!r}")
+        for token_id in [*self._token_bytes, *self.special_tokens.values()]:
+            if not isinstance(token_id, int) or not 0 <= token_id < MAX_TOKEN_ID:
+                raise ValueError(f"token id {token_id!r} is not a whole number from 0 to "
+                                 f"{MAX_TOKEN_ID - 1} (an embedding needs a row per id)")
         special_ids = list(self.special_tokens.values())
         if len(set(special_ids)) != len(special_ids):
             raise ValueError(f"two special tokens share an id: {self.special_tokens}")
@@ -89,6 +129,10 @@ class Tokenizer:
 
     def encode_ordinary(self, text):
         """Encode `text` ignoring special tokens: "<|endoftext|>" is just seven characters."""
+        return self._encode_text(without_surrogates(text), set())
+
+    def _encode_plain(self, text):
+        """The ids of `text`, which holds no surrogates, special tokens encoded as text."""
         ids = []
         cache = self._chunk_cache
         for chunk in self._split(text):
@@ -106,12 +150,13 @@ class Tokenizer:
     def _encode_chunk(self, chunk):
         """The ids of one chunk (a str), remembered in the cache."""
         piece = chunk.encode("utf-8")
-        token_id = self._bytes_to_id.get(piece)
+        token_id = self._bytes_to_id.get(piece) if self.ignore_merges else None
         if token_id is not None:  # the whole chunk is one token: the common case
             chunk_ids = (token_id,)
         else:
             bytes_to_id = self._bytes_to_id
-            chunk_ids = tuple([bytes_to_id[part] for part in split_by_rank(piece, self._ranks)])
+            parts = split_by_rank(piece, self._ranks, self._by_pair)
+            chunk_ids = tuple([bytes_to_id[part] for part in parts])
         if len(chunk) <= CACHE_MAX_CHUNK_CHARS:
             if len(self._chunk_cache) >= CACHE_MAX_ENTRIES:
                 self._chunk_cache.clear()
@@ -129,7 +174,10 @@ class Tokenizer:
 
         The default is therefore strict: text containing "<|endoftext|>" raises, because a user
         string that silently became an end-of-text marker is a classic injection bug.
+
+        Surrogate code points are taken as tiktoken takes them (see `without_surrogates`).
         """
+        text = without_surrogates(text)
         if allowed_special == "all":
             allowed = set(self.special_tokens)
         else:
@@ -145,15 +193,19 @@ class Tokenizer:
                     f"the text contains the special token {found.group()!r}, which is disallowed: "
                     f"pass allowed_special={{{found.group()!r}}} (or \"all\") to encode it as a "
                     f"special token, or disallowed_special=() to encode it as ordinary text")
+        return self._encode_text(text, allowed)
+
+    def _encode_text(self, text, allowed):
+        """The ids of `text` (no surrogates), with the special tokens in `allowed` cut out."""
         if not allowed:
-            return self.encode_ordinary(text)
+            return self._encode_plain(text)
         ids = []
         start = 0
         for found in _special_regex(allowed).finditer(text):
-            ids.extend(self.encode_ordinary(text[start:found.start()]))
+            ids.extend(self._encode_plain(text[start:found.start()]))
             ids.append(self.special_tokens[found.group()])
             start = found.end()
-        ids.extend(self.encode_ordinary(text[start:]))
+        ids.extend(self._encode_plain(text[start:]))
         return ids
 
     # ---- decoding ----
@@ -212,6 +264,33 @@ class Tokenizer:
     def __repr__(self):
         return (f"Tokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
                 f"special_tokens={len(self.special_tokens)})")
+
+
+@dataclass(frozen=True)
+class InputTemplate:
+    """How a model's input is built from one text: the ids put before and after its ids.
+
+    Llama 3's tokenizer.json puts <|begin_of_text|> before (before=(510,) in llama-tiny); GPT-2
+    puts nothing. `template.apply(tokenizer.encode(prompt))` gives the ids Hugging Face's
+    `AutoTokenizer(prompt)["input_ids"]` gives.
+    """
+    before: tuple = ()
+    after: tuple = ()
+
+    def apply(self, ids):
+        """`ids` (a list) with the template's ids around them, as a new list."""
+        return [*self.before, *ids, *self.after]
+
+
+def compile_pattern(pattern):
+    """The compiled split pattern, or a ValueError that says what is wrong with it."""
+    if not isinstance(pattern, str):
+        raise TypeError(f"the split pattern must be a str or None, not {type(pattern).__name__}")
+    try:
+        return regex.compile(pattern)
+    except regex.error as err:
+        raise ValueError(f"the split pattern is not a valid regex ({err}): {pattern[:60]!r}") \
+            from None
 
 
 def _special_regex(tokens):

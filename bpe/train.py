@@ -30,7 +30,7 @@ import regex
 
 from bpe.patterns import GPT4_PATTERN, split_into_chunks
 from bpe.readable import render_token
-from bpe.tokenizer import from_merges
+from bpe.tokenizer import from_merges, without_surrogates
 
 
 def train(text, vocab_size, pattern=GPT4_PATTERN, special_tokens=None, verbose=False):
@@ -45,7 +45,7 @@ def train(text, vocab_size, pattern=GPT4_PATTERN, special_tokens=None, verbose=F
     The vocabulary is 256 byte tokens + the merges + the special tokens. If no pair of tokens
     occurs twice before that size is reached, training stops there with a warning.
     """
-    special_tokens = check_training_args(text, vocab_size, special_tokens)
+    text, special_tokens = check_training_args(text, vocab_size, special_tokens)
     chunks = training_chunks(text, pattern, special_tokens)
     n_merges = vocab_size - 256 - len(special_tokens)
     merges = find_merges(chunks, n_merges, verbose)
@@ -159,9 +159,9 @@ def merge_in_word(word, pair, new_id):
 # ---- shared with the naive trainer ----
 
 def check_training_args(text, vocab_size, special_tokens):
-    """Raise a clear error for unusable arguments; return the special tokens as a list."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, not {type(text).__name__} (decode bytes first)")
+    """Raise a clear error for unusable arguments; return the text as encoding will see it
+    (`without_surrogates`) and the special tokens as a list."""
+    text = without_surrogates(text)
     if not text:
         raise ValueError("cannot train on an empty text")
     if isinstance(special_tokens, str):
@@ -178,7 +178,7 @@ def check_training_args(text, vocab_size, special_tokens):
     if vocab_size < smallest:
         raise ValueError(f"vocab_size {vocab_size} is too small: it must be at least 256 (one "
                          f"token per byte) + {len(special_tokens)} special tokens = {smallest}")
-    return special_tokens
+    return text, special_tokens
 
 
 def training_chunks(text, pattern, special_tokens):

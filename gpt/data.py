@@ -7,11 +7,13 @@
 Fine-tuning has examples rather than one long text: `batches` cuts a list of them into
 batches, each example once an epoch, in a shuffled order.
 """
+import warnings
+
 import numpy as np
 
 import bpe
 
-from .tokenizers import END_OF_TEXT, CharTokenizer
+from .tokenizers import END_OF_TEXT, CharTokenizer, end_of_text_id
 
 
 # The opening of Shakespeare's Coriolanus (public domain): the first 1,000 characters of
@@ -78,18 +80,40 @@ def default_corpus():
     return "\n\n".join(topics[name].strip() for name in sorted(topics)) + "\n"
 
 
-def make_tokenizer(text, char_level=False, vocab_size=512):
+def make_tokenizer(text, char_level=False, vocab_size=512, log=print):
     """A tokenizer trained on `text`: one token per character, or byte-level BPE (GPT-2's
-    split pattern, so it can be saved as GPT-2 files) with <|endoftext|> as the last id."""
+    split pattern, so it can be saved as GPT-2 files) with <|endoftext|> as the last id.
+
+    BPE never merges across or into a literal <|endoftext|> in `text` (see `encode_corpus`).
+    A text too small for `vocab_size` gives a smaller vocabulary, and `log` gets a note that
+    says how many merges training found."""
     if char_level:
         return CharTokenizer.from_text(text)
-    return bpe.train(text, vocab_size, pattern=bpe.GPT2_PATTERN, special_tokens=[END_OF_TEXT])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tokenizer = bpe.train(text, vocab_size, pattern=bpe.GPT2_PATTERN,
+                              special_tokens=[END_OF_TEXT])
+    for warning in caught:
+        log(f"note: {warning.message}")
+    return tokenizer
 
 
 def encode_corpus(tokenizer, text):
-    """All of `text` as token ids, uint16 when the vocabulary fits (half of int32's memory)."""
+    """All of `text` as token ids, uint16 when the vocabulary fits (half of int32's memory).
+
+    A literal <|endoftext|> in the text is the end-of-text token when the tokenizer has one:
+    a document separator, as in GPT-2's training data. Everything else is ordinary text,
+    including other special tokens' strings."""
     dtype = np.uint16 if tokenizer.vocab_size <= 2 ** 16 else np.uint32
-    return np.array(tokenizer.encode(text), dtype=dtype)
+    end_of_text = end_of_text_id(tokenizer)
+    if end_of_text is None:
+        return np.array(tokenizer.encode_ordinary(text), dtype=dtype)
+    ids = []
+    for index, document in enumerate(text.split(END_OF_TEXT)):
+        if index > 0:
+            ids.append(end_of_text)
+        ids.extend(tokenizer.encode_ordinary(document))
+    return np.array(ids, dtype=dtype)
 
 
 def split_ids(ids, train_fraction=0.9):

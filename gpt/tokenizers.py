@@ -5,6 +5,8 @@ A checkpoint directory holds exactly one of:
     tokenizer.chars.json       a character vocabulary (our format, below)
     tokenizer.bpe              a `bpe` tokenizer in bpe's own readable format (`bpe.load`)
     vocab.json + merges.txt    GPT-2's files (Hugging Face names; or encoder.json + vocab.bpe)
+    tokenizer.json             Hugging Face's byte-level BPE (Llama 3, Qwen2, ...), read by
+                               `bpe.from_pretrained` and written back by `bpe.save_pretrained`
 
 A BPE tokenizer that uses GPT-2's split pattern is written as GPT-2 files too, so Hugging Face
 tools can read the directory. `tokenizer.chars.json` is a JSON object:
@@ -120,7 +122,8 @@ def load_tokenizer(directory):
         return CharTokenizer.load(directory / CHARS_FILE)
     if (directory / BPE_FILE).is_file():
         return bpe.load(directory / BPE_FILE)
-    if (directory / "vocab.json").is_file() or (directory / "encoder.json").is_file():
+    if any((directory / name).is_file()
+           for name in ("tokenizer.json", "vocab.json", "encoder.json")):
         return bpe.from_pretrained(directory)
-    raise FileNotFoundError(f"{directory} holds no tokenizer ({CHARS_FILE}, {BPE_FILE}, or "
-                            f"GPT-2's vocab.json + merges.txt)")
+    raise FileNotFoundError(f"{directory} holds no tokenizer ({CHARS_FILE}, {BPE_FILE}, "
+                            f"Hugging Face's tokenizer.json, or GPT-2's vocab.json + merges.txt)")

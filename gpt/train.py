@@ -200,7 +200,7 @@ class Run:
         # A run directory fills as training goes (checkpoints, metrics): it is created now.
         self.out.mkdir(parents=True, exist_ok=True)
         config = self.config
-        self.tokenizer = make_tokenizer(text, config.char, config.vocab_size)
+        self.tokenizer = make_tokenizer(text, config.char, config.vocab_size, log=self.log)
         self.ids = encode_corpus(self.tokenizer, text)
         self.model = GPT(config.model_config(self.tokenizer.vocab_size), seed=config.seed)
         self.optimizer = make_optimizer(self.model, config)

@@ -154,3 +154,53 @@ def test_usage_mistakes_are_one_line_too(tmp_path):
                       "(see python -m bpe train --help)\n")
     code, _, stderr = run_bpe("train", "--data", "x", "--vocab-size", "many", "--out", "y")
     assert code == 2 and "invalid int value: 'many'" in stderr and stderr.count("\n") == 1
+
+
+def test_an_existing_tokenizer_is_kept_unless_forced(tmp_path):
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS)
+    out = tmp_path / "out.bpe"
+    out.write_text("an earlier tokenizer")
+    code, stdout, stderr = run_bpe("train", "--data", data, "--vocab-size", 260, "--out", out)
+    assert f"{out} already exists; pass --force" in one_line_error(code, stderr)
+    assert stdout == "" and out.read_text() == "an earlier tokenizer"
+    code, stdout, stderr = run_bpe("train", "--data", data, "--vocab-size", 260, "--out", out,
+                                   "--force")
+    assert code == 0, stderr
+    assert stdout.rstrip().endswith(f"wrote {out}")
+    assert out.read_text(encoding="utf-8").startswith("bpe tokenizer v1\n")
+
+
+def test_out_that_cannot_be_the_tokenizer_file(tmp_path):
+    data = tmp_path / "corpus.txt"
+    data.write_text(CORPUS)
+    code, _, stderr = run_bpe("train", "--data", data, "--vocab-size", 260, "--out", tmp_path,
+                              "--force")
+    assert f"--out is a directory, not a file: {tmp_path}" in one_line_error(code, stderr)
+    code, _, stderr = run_bpe("train", "--data", data, "--vocab-size", 260, "--out", data,
+                              "--force")
+    assert "is the training text --data itself" in one_line_error(code, stderr)
+    assert data.read_text() == CORPUS
+
+
+def test_a_tokenizer_json_directory_on_the_command_line(shared_data):
+    llama = shared_data / "llama-tiny"
+    code, stdout, stderr = run_bpe("encode", "--model", llama, "--allow-special",
+                                   stdin="hello <|end_of_text|>\n".encode())
+    assert (code, stdout) == (0, "257 275 78 220 511 198\n"), stderr
+    code, stdout, _ = run_bpe("decode", "--model", llama, stdin=b"510 257 275 78")
+    assert (code, stdout) == (0, "<|begin_of_text|>hello")
+    code, stdout, _ = run_bpe("show", "--model", llama)
+    lines = stdout.splitlines()
+    assert "ignore_merges=True" in lines[0] and "InputTemplate(before=(510,)" in lines[0]
+    assert lines[-2:] == ['510: "<|begin_of_text|>" (special token)',
+                          '511: "<|end_of_text|>" (special token)']
+
+
+def test_a_damaged_tokenizer_json_is_one_line(tmp_path):
+    (tmp_path / "tokenizer.json").write_text('{"model": {"type": "Unigram"}}')
+    code, _, stderr = run_bpe("show", "--model", tmp_path)
+    assert "the model is Unigram; only byte-level BPE" in one_line_error(code, stderr)
+    (tmp_path / "tokenizer.json").write_bytes(b"\x00\xff")
+    code, _, stderr = run_bpe("encode", "--model", tmp_path, stdin=b"x")
+    assert "tokenizer.json is not a tokenizer.json" in one_line_error(code, stderr)

@@ -134,7 +134,7 @@ def test_from_tiktoken_needs_every_byte(tmp_path):
 
 
 def test_from_pretrained_needs_the_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="neither vocab.json"):
+    with pytest.raises(FileNotFoundError, match="neither tokenizer.json, nor vocab.json"):
         bpe.from_pretrained(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such directory"):
         bpe.from_pretrained(tmp_path / "missing")
@@ -166,3 +166,22 @@ def test_from_pretrained_names_a_vocabulary_that_is_not_json(tmp_path):
     (tmp_path / "vocab.json").write_text('{"a": "zero"}')
     with pytest.raises(ValueError, match="should map token strings to ids"):
         bpe.from_pretrained(tmp_path)
+
+
+def test_load_names_a_pattern_that_is_not_a_regex(trained, tmp_path):
+    path = tmp_path / "tok.bpe"
+    trained.save(path)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[1] = 'pattern: "(unclosed|\\\\p{L}+"'
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"tok\.bpe: the split pattern is not a valid regex "
+                                         r"\(missing \) at position 16\)"):
+        bpe.load(path)
+
+
+def test_an_absurd_token_id_is_refused(tmp_path):
+    path = tmp_path / "huge.bpe"
+    path.write_text('bpe tokenizer v1\npattern: null\nspecial: "x" 99999999999999\nmerges: 0\n')
+    with pytest.raises(ValueError, match=r"huge.bpe: token id 99999999999999 is not a whole "
+                                         r"number from 0 to 2147483647"):
+        bpe.load(path)

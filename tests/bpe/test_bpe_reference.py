@@ -74,6 +74,29 @@ def test_gpt2_openai_file_names(gpt2_tiny_dir, gpt2_tiny, gpt2_reference, tmp_pa
 
 
 def test_gpt2_tokenizer_cannot_be_saved_in_our_format(gpt2_tiny, tmp_path):
-    with pytest.raises(ValueError, match="keep those files"):
+    with pytest.raises(ValueError, match="write it with bpe.save_pretrained"):
         gpt2_tiny.save(tmp_path / "gpt2.bpe")
     assert not list(tmp_path.iterdir())
+
+
+# ---- surrogate code points, taken as tiktoken takes them ----
+
+def test_cl100k_surrogates_as_tiktoken_takes_them(cl100k):
+    # ids from tiktoken 0.14 with cl100k_base (issue 13): a valid pair is its code point,
+    # a lone surrogate is U+FFFD
+    assert cl100k.encode("\ud83d\udc4d") == [9468, 239, 235] == cl100k.encode("👍")
+    assert cl100k.encode("\ud83d") == [5809] == cl100k.encode("\ufffd")
+    assert cl100k.encode_ordinary("\ud83d\udc4d") == [9468, 239, 235]
+    assert cl100k.encode_ordinary("\udc4d") == [5809]
+
+
+@pytest.mark.parametrize("text, same_as", [
+    ("ok \ud83d\udc4d ok", "ok 👍 ok"),
+    ("\udc4d\ud83d", "\ufffd\ufffd"),                   # the wrong order is two lone halves
+    ("caf\udce9", "caf\ufffd"),                         # os.fsdecode's surrogateescape of b"\xe9"
+    ("\ud83d<|endoftext|>\udc4d", "\ufffd<|endoftext|>\ufffd"),   # a special token between
+])
+def test_surrogates_in_longer_text(cl100k, text, same_as):
+    assert cl100k.encode(text, allowed_special="all") == cl100k.encode(same_as,
+                                                                       allowed_special="all")
+    assert cl100k.encode_ordinary(text) == cl100k.encode_ordinary(same_as)

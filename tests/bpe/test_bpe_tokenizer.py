@@ -197,3 +197,9 @@ def test_constructor_rejects_inconsistent_tables():
         bpe.Tokenizer(byte_tokens, None, {"<|a|>": 97})
     with pytest.raises(ValueError, match="no token id"):
         bpe.Tokenizer(byte_tokens, None, ranks={b"ab": 0})
+
+
+def test_text_that_is_not_a_str_is_named(tokenizer):
+    for encode in (tokenizer.encode, tokenizer.encode_ordinary):
+        with pytest.raises(TypeError, match="text must be a str, not bytes"):
+            encode(b"hello")

@@ -200,3 +200,12 @@ def test_encoding_the_training_text_reproduces_the_training_merges(text, extra, 
             ids = merge_pair(ids, pair, merged_id)
         expected.extend(ids)
     assert tokenizer.encode(text) == expected
+
+
+def test_surrogates_in_the_training_text_are_taken_as_encoding_takes_them():
+    text = "thumbs \ud83d\udc4d\ud83d\udc4d up, lone \ud83d \ud83d halves " * 3
+    clean = "thumbs 👍👍 up, lone \ufffd \ufffd halves " * 3
+    for trainer in (bpe.train, bpe.train_naive):
+        tokenizer = trainer(text, 256 + 12)
+        assert tokenizer.merges == trainer(clean, 256 + 12).merges
+        assert tokenizer.decode(tokenizer.encode(text)) == clean

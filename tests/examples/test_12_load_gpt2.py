@@ -28,8 +28,8 @@ def test_12_load_gpt2_loads_gpt2_tiny_and_generates_the_reference_text(shared_da
         "GPT(vocab_size=512, block_size=128, n_layer=2, n_head=4, n_embd=64,")
     assert "          (c_attn): Linear(in_features=64, out_features=192, bias=True)" in lines
     assert "parameters: 141,056 (132,864 without the position embeddings)" in lines
-    assert "tokenizer: Tokenizer(vocab_size=512, merges=255, special_tokens=1); " \
-           "special tokens {'<|endoftext|>': 0}" in lines
+    assert "tokenizer: HFTokenizer(vocab_size=512, merges=255, special_tokens=1, " \
+           "ignore_merges=False); special tokens {'<|endoftext|>': 0}" in lines
 
     # the prompt's ids are HF's, and the pieces spell the prompt
     assert f"prompt: {reference['prompt']!r}" in lines

@@ -93,3 +93,61 @@ def test_config_json_token_ids_come_from_the_tokenizer():
     assert token_ids_config(CharTokenizer.from_text("abc")) == {}
     tokenizer = make_tokenizer("some text to train on " * 20, vocab_size=270)
     assert token_ids_config(tokenizer) == {"bos_token_id": 269, "eos_token_id": 269}
+
+
+DOCUMENTS = ["The first document, about cats.", "A second one: dogs!", "Third, and last."]
+
+
+@pytest.mark.parametrize("char", [True, False])
+def test_end_of_text_in_a_corpus_separates_documents(char):
+    text = "<|endoftext|>".join(DOCUMENTS * 10)
+    tokenizer = make_tokenizer(text, char_level=char, vocab_size=300)
+    ids = encode_corpus(tokenizer, text).tolist()
+    assert tokenizer.decode(ids) == text
+    end_of_text = tokenizer.special_tokens.get("<|endoftext|>")
+    if char:        # a character vocabulary has no special tokens: the string is characters
+        assert end_of_text is None and len(ids) == len(text)
+        return
+    assert ids.count(end_of_text) == text.count("<|endoftext|>") == 29
+    documents, current = [], []
+    for token_id in ids + [end_of_text]:
+        if token_id == end_of_text:
+            documents.append(tokenizer.decode(current))
+            current = []
+        else:
+            current.append(token_id)
+    assert documents == DOCUMENTS * 10
+    # BPE merged nothing across or into the separator
+    for merged_id in tokenizer.merges.values():
+        assert not {b"<|", b"|>", b"endoftext"} & {tokenizer.token_bytes(merged_id)[i:i + n]
+                                                   for n in (2, 9) for i in range(8)}
+
+
+def test_other_special_strings_in_a_corpus_are_ordinary_text():
+    tokenizer = make_tokenizer("plain text " * 30, vocab_size=270)
+    ids = encode_corpus(tokenizer, "a<|fim|>b<|endoftext|>").tolist()
+    assert tokenizer.decode(ids) == "a<|fim|>b<|endoftext|>"
+    assert ids[-1] == tokenizer.special_tokens["<|endoftext|>"]
+
+
+def test_a_vocabulary_larger_than_the_text_allows_is_a_note_in_the_log():
+    notes = []
+    tokenizer = make_tokenizer("abcabc xyz", vocab_size=5000, log=notes.append)
+    assert tokenizer.vocab_size == 256 + len(tokenizer.merges) + 1
+    assert notes == [f"note: training stopped after {len(tokenizer.merges)} merges, at "
+                     f"vocabulary size {tokenizer.vocab_size} instead of 5000: no pair of tokens "
+                     f"occurs more than once in the text"]
+    notes.clear()
+    make_tokenizer("abcabc xyz", vocab_size=258, log=notes.append)
+    assert notes == []
+
+
+def test_a_checkpoint_directory_with_tokenizer_json(shared_data, tmp_path):
+    tokenizer = load_tokenizer(shared_data / "llama-tiny")
+    assert tokenizer.special_tokens["<|begin_of_text|>"] == 510
+    save_tokenizer(tokenizer, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokenizer.json",
+                                                          "tokenizer_config.json"]
+    again = load_tokenizer(tmp_path)
+    assert again.encode("To be, or not") == tokenizer.encode("To be, or not")
+    assert again.input_template.before == (510,)

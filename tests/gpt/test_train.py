@@ -122,3 +122,23 @@ def test_bad_settings_are_clear_errors():
 def test_words_found_counts_words_of_three_or_more_letters():
     from gpt.train import words_found
     assert words_found("the cat sat on xyzzy mat, épée", "the cat sat on a mat; épée") == (5, 6)
+
+
+def test_a_bpe_run_on_documents_separated_by_end_of_text(tmp_path):
+    # gpt train on a corpus of documents joined by <|endoftext|>, asking for more merges
+    # than the text holds: the run says so in its log and trains on the smaller vocabulary
+    documents = TEXT.split("\n\n")
+    config = tiny_config(tmp_path, "run", char=False, vocab_size=5000, max_iters=2)
+    with open(config.data, "w", encoding="utf-8") as f:
+        f.write("<|endoftext|>".join(documents))
+    lines = []
+    train(config, log=lines.append)
+    note = next(line for line in lines if line.startswith("note: "))
+    assert "instead of 5000" in note
+    found = int(note.split("training stopped after ")[1].split(" merges")[0])
+    vocabulary = 256 + found + 1
+    assert any(f"vocabulary {vocabulary};" in line for line in lines)
+    config = tiny_config(tmp_path, "run", char=False, vocab_size=5000, max_iters=3)
+    with open(config.data, "w", encoding="utf-8") as f:
+        f.write("<|endoftext|>".join(documents))
+    train(config, resume=True, log=quiet)       # the same ids again, so resuming is allowed
