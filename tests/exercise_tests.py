@@ -47,7 +47,7 @@ EXERCISE_TESTS = {
         f"{FUNCTIONAL}test_fused_gradcheck[gelu]",
         f"{FUNCTIONAL}test_twins_agree_forward_and_backward[gelu]",
         f"{COVERAGE}[tinytorch.functional.activations.GELU]",
-        f"{COVERAGE}[gpt.mlp.FusedMLP]",
+        f"{COVERAGE}[tinytorch.functional.mlp.GeluMLP]",
     ],
     "causal_attention": [
         f"{FUNCTIONAL}test_composed_gradcheck[scaled_dot_product_attention]",
