@@ -20,7 +20,7 @@ In a debugger:       python -m pdb examples/08_transformer_block.py
     `mean.shape` (B, T, 1: one per token), `variance[0, 0]` and, after a `next`,
     `x_hat[0, 0].mean()` and `x_hat[0, 0].std()`.
 Then read the Block, CausalSelfAttention and MLP classes in gpt/model.py,
-tinytorch/functional/normalization.py and gpt/mlp.py (the fused kernels).
+tinytorch/functional/normalization.py and mlp.py (the fused kernels).
 """
 import math
 import os
