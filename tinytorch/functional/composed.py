@@ -156,7 +156,7 @@ def repeat_kv(x, n_rep):
     """x (..., Hkv, T, D) -> (..., Hkv * n_rep, T, D): each key/value head repeated n_rep times
     in place, so that head h of the result is head h // n_rep of x (Hugging Face's repeat_kv,
     PyTorch's repeat_interleave along the heads)."""
-    # BEGIN EXERCISE repeat_kv: (..., Hkv, T, D) -> (..., Hkv * n_rep, T, D); head h is x's head h // n_rep
+    # BEGIN EXERCISE repeat_kv: (..., Hkv, T, D) -> (..., Hkv * n_rep, T, D), head h = x's head h // n_rep; tensor ops only
     *lead, n_kv_heads, length, head_size = x.shape
     repeated = x.unsqueeze(-3).expand(*lead, n_kv_heads, n_rep, length, head_size)
     return repeated.reshape(*lead, n_kv_heads * n_rep, length, head_size)

@@ -110,7 +110,7 @@ class SwiGLUMLP(Function):
 def swiglu_backward(grad_product, up, act, silu_slope):
     """The gradients through P = silu(Z) * U, all (N, F): given dL/dP, U, A = silu(Z) and
     silu'(Z), returns (dL/dZ, dL/dU). May overwrite grad_product (the caller is done with it)."""
-    # BEGIN EXERCISE swiglu_backward: return (dL/dZ, dL/dU) = (dL/dP * U * silu'(Z), dL/dP * A)
+    # BEGIN EXERCISE swiglu_backward: return (dL/dZ, dL/dU) = (dL/dP * U * silu'(Z), dL/dP * A), all (N, F)
     grad_up = grad_product * act
     grad_gate = grad_product
     grad_gate *= up

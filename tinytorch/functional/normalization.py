@@ -138,7 +138,7 @@ def rms_normalize_rows(rows, eps):
 
 def rms_normalize_backward(grad, xhat, rstd, weight):
     """dL/dx for rows (N, D), given g = dL/dy, xhat, rstd and weight (None for no weight)."""
-    # BEGIN EXERCISE rms_norm_backward: rstd * (gh - xhat * mean(gh * xhat)) per row, gh = g * weight (or g)
+    # BEGIN EXERCISE rms_norm_backward: per row rstd * (gh - xhat * mean(gh * xhat)), gh = g * weight (g if None); grad unchanged
     grad_xhat = grad * weight if weight is not None else grad.copy()
     mean_grad_xhat = row_dots(grad_xhat, xhat) * (1.0 / xhat.shape[1])   # (N,)
     grad_x = grad_xhat

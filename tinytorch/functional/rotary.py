@@ -22,7 +22,7 @@ def apply_rotation(x, cos, sin):
         out[..., :h] = x[..., :h] cos[..., :h] - x[..., h:] sin[..., :h]
         out[..., h:] = x[..., h:] cos[..., h:] + x[..., :h] sin[..., h:]
     """
-    # BEGIN EXERCISE apply_rotation: x * cos + rotate_half(x) * sin, rotate_half([x1, x2]) = [-x2, x1]
+    # BEGIN EXERCISE apply_rotation: new array x * cos + rotate_half(x) * sin, rotate_half([x1, x2]) = [-x2, x1]; halves of cos, sin may differ
     half = x.shape[-1] // 2
     out = x * cos
     out[..., :half] -= x[..., half:] * sin[..., :half]

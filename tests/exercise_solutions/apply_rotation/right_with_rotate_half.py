@@ -1,0 +1,1 @@
+return x * cos + rotate_half(x) * sin
