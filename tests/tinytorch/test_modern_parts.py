@@ -221,8 +221,11 @@ def test_rotary_errors_name_the_shapes(module, x_shape, table_shape, message):
     with pytest.raises(ValueError, match=message):
         module.rotary_embedding(tt.zeros(*x_shape), tt.zeros(*table_shape),
                                 tt.zeros(*table_shape))
-    with pytest.raises(ValueError, match=r"cos \(3, 4\) and sin \(4,\) must have the same"):
+    with pytest.raises(ValueError, match=r"cos \(3, 4\) float32 and sin \(4,\) float32 must"):
         module.rotary_embedding(tt.zeros(1, 3, 4), tt.zeros(3, 4), tt.zeros(4))
+    with pytest.raises(ValueError, match=r"float32 and sin \(3, 4\) float64 must have the same"):
+        module.rotary_embedding(tt.zeros(1, 3, 4), tt.zeros(3, 4),
+                                tt.zeros(3, 4, dtype=np.float64))
 
 
 # ----- grouped-query attention ------------------------------------------------------------------
@@ -333,3 +336,10 @@ def test_attention_weights_take_arrays_and_check_like_attention():
     assert isinstance(weights, tt.Tensor) and weights.shape == (1, 2, 3, 3)
     with pytest.raises(ValueError, match="3 queries but only 2 keys"):
         F.attention_weights(q, k[..., :2, :], is_causal=True)
+
+
+def test_attention_weights_keep_float32():
+    q = tt.tensor(np.random.default_rng(18).standard_normal((1, 4, 3, 4)), dtype=np.float32)
+    k = tt.tensor(np.random.default_rng(19).standard_normal((1, 2, 3, 4)), dtype=np.float32)
+    weights = F.attention_weights(q, k, is_causal=True, enable_gqa=True, scale=np.float64(0.5))
+    assert weights.dtype == np.float32

@@ -150,10 +150,11 @@ def silu_with_sigmoid(x):
     rounded away), where SiLU's values are small but not zero, as PyTorch's are; below about
     -88 (float32) e^-x overflows to inf and s is 0, the right limit, so that warning is off.
     """
+    s = np.negative(x)
     with np.errstate(over="ignore"):
-        s = np.asarray(np.exp(-x))
+        np.exp(s, out=s)
     s += 1.0
-    np.reciprocal(s, out=s)
+    np.divide(1.0, s, out=s)
     return x * s, s
 
 

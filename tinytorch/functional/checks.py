@@ -156,14 +156,14 @@ def check_swiglu_mlp(x, w_gate, w_up, w_down, b_gate, b_up, b_down):
 
 
 def check_rotary(x, cos, sin):
-    """x (..., T, D) with D even; cos and sin of one shape ending in D that broadcasts to
-    x's shape ((T, D), (1, 1, T, D), (B, 1, T, D), ...)."""
+    """x (..., T, D) with D even; cos and sin of one shape and dtype (one table each), ending
+    in D and broadcasting to x's shape ((T, D), (1, 1, T, D), (B, 1, T, D), ...)."""
     if x.ndim < 1 or x.shape[-1] % 2:
         raise ValueError(f"rotary_embedding: the last axis of x {tuple(x.shape)} must have an "
                          f"even size (its two halves are rotated as pairs)")
-    if tuple(cos.shape) != tuple(sin.shape):
-        raise ValueError(f"rotary_embedding: cos {tuple(cos.shape)} and sin "
-                         f"{tuple(sin.shape)} must have the same shape")
+    if tuple(cos.shape) != tuple(sin.shape) or cos.dtype != sin.dtype:
+        raise ValueError(f"rotary_embedding: cos {tuple(cos.shape)} {cos.dtype} and sin "
+                         f"{tuple(sin.shape)} {sin.dtype} must have the same shape and dtype")
     try:
         fits = np.broadcast_shapes(tuple(x.shape), tuple(cos.shape)) == tuple(x.shape)
     except ValueError:

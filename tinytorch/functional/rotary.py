@@ -12,30 +12,33 @@ depends only on the distance between their positions. (Meta's original code pair
 neighbouring dimensions 2i and 2i + 1 instead; Hugging Face permutes the weights so that
 this layout computes the same thing.)
 """
+import numpy as np
+
 from ..autograd import Function
 
 
 def apply_rotation(x, cos, sin):
     """x * cos + rotate_half(x) * sin on arrays: x (..., D) and cos, sin broadcasting to it.
 
-    Written out per half, with h = D/2 (cos and sin may differ between their halves):
+    Per half, with h = D/2 (the tables' two halves may differ):
         out[..., :h] = x[..., :h] cos[..., :h] - x[..., h:] sin[..., :h]
         out[..., h:] = x[..., h:] cos[..., h:] + x[..., :h] sin[..., h:]
+    Built as two whole-array products (fast) rather than four products of half rows
+    (NumPy's loops over 16-element halves run at half the speed).
     """
     # BEGIN EXERCISE apply_rotation: new array x * cos + rotate_half(x) * sin, rotate_half([x1, x2]) = [-x2, x1]; halves of cos, sin may differ
-    half = x.shape[-1] // 2
     out = x * cos
-    out[..., :half] -= x[..., half:] * sin[..., :half]
-    out[..., half:] += x[..., :half] * sin[..., half:]
+    out += rotate_half(x) * sin                                 # rotate_half(x) = [-x2, x1]
     return out
     # END EXERCISE apply_rotation
 
 
 def rotate_half(x):
-    """[-x2, x1] for x = [x1, x2] split in halves along the last axis (an array)."""
+    """[-x2, x1] for an array x = [x1, x2] split in halves along the last axis: each pair of
+    dimensions (i, i + D/2) turned a quarter, (a, b) -> (-b, a). A new array."""
     half = x.shape[-1] // 2
-    out = x.copy()
-    out[..., :half] = -x[..., half:]
+    out = np.empty_like(x)
+    np.negative(x[..., half:], out=out[..., :half])
     out[..., half:] = x[..., :half]
     return out
 
@@ -45,9 +48,10 @@ class RotaryEmbedding(Function):
 
     rotate_half is a linear map R with R^T = -R (a quarter turn of every pair), so with
     g = dL/dy:
-        dL/dx   = g * cos + R^T (g * sin),   R^T [u1, u2] = [u2, -u1]
-        dL/dcos = g * x,   dL/dsin = g * R x      (summed back to the tables' shape by the
-                                                  engine; usually the tables are constants)
+        dL/dx   = g * cos + R^T (g * sin) = g * cos - rotate_half(g * sin)
+        dL/dcos = g * x,   dL/dsin = g * rotate_half(x)   (summed back to the tables' shape
+                                                           by the engine; usually the tables
+                                                           are constants)
     Forward keeps cos and sin, and x only when the tables need a gradient.
     """
 
@@ -63,11 +67,8 @@ class RotaryEmbedding(Function):
         need_x, need_cos, need_sin = ctx.needs_input_grad
         grad_x = None
         if need_x:
-            half = grad.shape[-1] // 2
-            grad_sin_part = grad * sin                       # g * sin, then R^T of it
             grad_x = grad * cos
-            grad_x[..., :half] += grad_sin_part[..., half:]
-            grad_x[..., half:] -= grad_sin_part[..., :half]
+            grad_x -= rotate_half(grad * sin)
         grad_cos = grad * x if need_cos else None
         grad_sin = grad * rotate_half(x) if need_sin else None
         return grad_x, grad_cos, grad_sin

@@ -1,1 +1,0 @@
-return x * cos + rotate_half(x) * sin
