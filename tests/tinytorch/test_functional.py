@@ -330,6 +330,7 @@ MISTAKES = {
     "softmax dim out of range": lambda m: m.softmax(zeros(2, 3), dim=2),
     "softmax dim not an int": lambda m: m.softmax(zeros(2, 3), dim=None),
     "log_softmax dim out of range": lambda m: m.log_softmax(zeros(2, 3), dim=-3),
+    "softmax of a scalar": lambda m: m.softmax(zeros(), dim=0),
     "cross_entropy target out of range": lambda m: m.cross_entropy(zeros(2, 3), [0, 3]),
     "cross_entropy float targets": lambda m: m.cross_entropy(zeros(2, 3), [0.0, 1.0]),
     "cross_entropy 3-d logits": lambda m: m.cross_entropy(zeros(2, 3, 1), [0, 1]),

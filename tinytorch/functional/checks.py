@@ -19,13 +19,14 @@ def as_array(value):
 
 
 def check_dim(function, x, dim):
-    """`dim` as an axis of x, counted from the end if negative (as in PyTorch)."""
+    """`dim` as an axis of x (at least 1-D), counted from the end if negative (as in PyTorch)."""
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{function}: dim must be an int, not {dim!r}")
-    if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
+    if x.ndim == 0:
+        raise ValueError(f"{function} needs a tensor of at least one dimension, got a scalar")
+    if not -x.ndim <= dim < x.ndim:
         raise IndexError(f"{function}: dim {dim} is out of range for a tensor of shape "
-                         f"{tuple(x.shape)} (expected -{max(x.ndim, 1)} to "
-                         f"{max(x.ndim, 1) - 1})")
+                         f"{tuple(x.shape)} (expected -{x.ndim} to {x.ndim - 1})")
     return int(dim)
 
 
