@@ -1,6 +1,8 @@
 """Position tables: sinusoidal positions, RoPE's frequencies (with Llama 3's scaling) and the
 cos/sin tables, against values worked by hand and values Hugging Face computes."""
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +10,11 @@ import pytest
 import tinytorch as tt
 import tinytorch.functional as F
 from gpt.positions import rope_inverse_frequencies, rotary_tables, sinusoidal_positions
+
+# Hugging Face's own frequencies for many configurations (tests/fixtures/README.md).
+ROPE_REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "hf" / "rope_reference.json"
+LLAMA3_KEYS = ("factor", "low_freq_factor", "high_freq_factor",
+               "original_max_position_embeddings")
 
 LLAMA_31 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
             "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}
@@ -114,6 +121,23 @@ def test_inverse_frequencies_and_tables_equal_hugging_faces(head_dim, theta, sca
     np.testing.assert_allclose(cos[:, 3], [float.fromhex(h) for h in cos_3], atol=1.2e-7)
     np.testing.assert_allclose(sin[:, head_dim // 2 + 3], [float.fromhex(h) for h in sin_3],
                                atol=1.2e-7)
+
+
+def test_inverse_frequencies_equal_transformers_for_every_reference_configuration():
+    if not ROPE_REFERENCE.is_file():
+        pytest.skip(f"{ROPE_REFERENCE} is not in this checkout (it comes with the HF "
+                    f"fixtures, tests/fixtures/)")
+    cases = json.loads(ROPE_REFERENCE.read_text(encoding="utf-8"))["cases"]
+    assert {case["rope_type"] for case in cases} == {"default", "llama3"}
+    for case in cases:
+        scaling = None
+        if case["rope_type"] == "llama3":
+            scaling = {"rope_type": "llama3", **{key: case[key] for key in LLAMA3_KEYS}}
+        ours = rope_inverse_frequencies(case["head_dim"], case["rope_theta"], scaling)
+        np.testing.assert_array_equal(ours, np.array(case["inv_freq"], np.float32),
+                                      err_msg=str({k: v for k, v in case.items()
+                                                   if k != "inv_freq"}))
+        assert case["attention_scaling"] == 1.0           # the tables need no extra factor
 
 
 @pytest.mark.parametrize("scaling, message", [
