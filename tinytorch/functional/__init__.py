@@ -132,9 +132,9 @@ def attention_weights(q, k, is_causal=False, enable_gqa=False, scale=None):
     for the same arguments; no dropout and no graph (a tensor that requires no gradient). For
     pictures: row i of head h is how much query i looks at each key."""
     checks.check_attention(q, k, k, is_causal, enable_gqa)
-    q_data, k_data = (t.data if isinstance(t, Tensor) else np.asarray(t) for t in (q, k))
-    _, att = attention_rows(q_data, k_data, bool(is_causal), bool(enable_gqa),
-                            checks.attention_scale(q, scale))          # (..., Hkv, G*Tq, Tk)
+    _, att = attention_rows(checks.as_array(q), checks.as_array(k), bool(is_causal),
+                            bool(enable_gqa),
+                            checks.attention_scale(q, scale))         # (..., Hkv, G*Tq, Tk)
     return Tensor(att.reshape(q.shape[:-1] + k.shape[-2:-1]) if enable_gqa else att)
 
 
