@@ -18,7 +18,7 @@ Smaller and faster:  EXAMPLES_FAST=1 python examples/08_transformer_block.py
 In a debugger:       python -m pdb examples/08_transformer_block.py, and stop at a line marked
                      `breakpoint:` below (the README's debugger table lists them).
 Then read the Block, CausalSelfAttention and MLP classes in gpt/model.py,
-tinytorch/functional/normalization.py and gpt/mlp.py (the fused kernels).
+tinytorch/functional/normalization.py and mlp.py (the fused kernels).
 """
 import math
 import os

@@ -1,10 +1,8 @@
 """Reading the attention weights of one layer, for pictures (`python -m gpt attention`)."""
-import math
-
 import numpy as np
 
 import tinytorch as tt
-from tinytorch.functional.attention import causal_bias, softmax_in_place
+import tinytorch.functional as F
 
 from .config import check_idx
 
@@ -15,7 +13,7 @@ def attention_weights(model, idx, layer):
     head h is how much position i looks at each position j <= i.
 
     The forward pass runs up to that block; there q and k are computed as the block computes
-    them, and softmax(q k^T / sqrt(D) + causal mask) is returned instead of being used.
+    them, and F.attention_weights (the fused attention's own code) returns the weights.
     """
     config, body = model.config, model.transformer
     if not 0 <= layer < config.n_layer:
@@ -36,7 +34,6 @@ def attention_weights(model, idx, layer):
     C, H, D = config.n_embd, config.n_head, config.head_size
     q, k = (qkv[..., i * C:(i + 1) * C].reshape(B, T, H, D).transpose(0, 2, 1, 3)
             for i in range(2))                                           # (B, H, T, D)
-    scores = (q @ k.swapaxes(-1, -2)) * (1.0 / math.sqrt(D))             # (B, H, T, T)
-    softmax_in_place(scores, causal_bias(T, T, scores.dtype))
+    weights = F.attention_weights(q, k, is_causal=True).data                 # (B, H, T, T)
     model.train(was_training)
-    return scores
+    return weights

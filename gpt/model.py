@@ -25,7 +25,6 @@ from tinytorch import nn
 from .config import check_idx
 from .generate import generate
 from .hf_checkpoint import load_pretrained, save_pretrained
-from .mlp import FusedMLP
 
 
 def functions(config):
@@ -72,10 +71,10 @@ class MLP(nn.Module):
     def forward(self, x):
         """x (B, T, C) -> (B, T, C)."""
         config, ops = self.config, functions(self.config)
-        # The fused kernel knows plain Linear layers only (not, say, LoRA-wrapped ones).
-        if config.fused and type(self.c_fc) is nn.Linear and type(self.c_proj) is nn.Linear:
-            y = FusedMLP.apply(x, self.c_fc.weight, self.c_fc.bias,
-                               self.c_proj.weight, self.c_proj.bias)
+        # The whole-MLP kernel takes plain Linear layers' weights (not, say, LoRA-wrapped ones).
+        if isinstance(self.c_fc, nn.Linear) and isinstance(self.c_proj, nn.Linear):
+            y = ops.gelu_mlp(x, self.c_fc.weight, self.c_fc.bias,
+                             self.c_proj.weight, self.c_proj.bias)
         else:
             hidden = self.c_fc(x, ops)                                           # (B, T, 4C)
             y = self.c_proj(ops.gelu(hidden), ops)

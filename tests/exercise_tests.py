@@ -8,6 +8,7 @@ entry is a test's node id; without brackets it selects every parametrization of 
 FUNCTIONAL = "tests/tinytorch/test_functional.py::"
 ENGINE = "tests/tinytorch/test_engine.py::"
 COVERAGE = "tests/tinytorch/test_function_coverage.py::test_gradcheck_case"
+PARTS = "tests/tinytorch/test_modern_parts.py::"
 
 EXERCISE_TESTS = {
     "elementwise_backward": [
@@ -47,12 +48,38 @@ EXERCISE_TESTS = {
         f"{FUNCTIONAL}test_fused_gradcheck[gelu]",
         f"{FUNCTIONAL}test_twins_agree_forward_and_backward[gelu]",
         f"{COVERAGE}[tinytorch.functional.activations.GELU]",
-        f"{COVERAGE}[gpt.mlp.FusedMLP]",
+        f"{COVERAGE}[tinytorch.functional.mlp.GeluMLP]",
     ],
     "causal_attention": [
         f"{FUNCTIONAL}test_composed_gradcheck[scaled_dot_product_attention]",
         f"{FUNCTIONAL}test_twins_agree_forward_and_backward[scaled_dot_product_attention]",
         f"{FUNCTIONAL}test_causal_attention_ignores_the_future",
+    ],
+    "rms_norm_backward": [
+        f"{FUNCTIONAL}test_fused_gradcheck[rms_norm]",
+        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[rms_norm]",
+        f"{COVERAGE}[tinytorch.functional.normalization.RMSNorm]",
+        f"{PARTS}test_rms_norm_over_two_axes_and_its_gradient_by_hand",
+    ],
+    "apply_rotation": [
+        f"{FUNCTIONAL}test_fused_gradcheck[rotary_embedding]",
+        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[rotary_embedding]",
+        f"{COVERAGE}[tinytorch.functional.rotary.RotaryEmbedding]",
+        f"{PARTS}test_rotary_turns_each_pair_by_its_angle",
+        f"{PARTS}test_rotary_keeps_lengths_and_its_gradient_turns_back",
+    ],
+    "swiglu_backward": [
+        f"{FUNCTIONAL}test_fused_gradcheck[swiglu_mlp]",
+        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[swiglu_mlp]",
+        f"{COVERAGE}[tinytorch.functional.mlp.SwiGLUMLP]",
+    ],
+    "repeat_kv": [
+        f"{FUNCTIONAL}test_composed_gradcheck[scaled_dot_product_attention]",
+        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[scaled_dot_product_attention]",
+        f"{FUNCTIONAL}test_fused_is_one_node_on_leaves_and_composed_only_primitives"
+        f"[scaled_dot_product_attention]",
+        f"{PARTS}test_repeat_kv_repeats_each_head_in_place",
+        f"{PARTS}test_grouped_query_attention_matches_the_definition",
     ],
     "bpe_count_pairs": [
         "tests/bpe/test_bpe_naive.py::test_count_pairs_counts_overlapping_occurrences",

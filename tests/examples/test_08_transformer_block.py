@@ -77,7 +77,7 @@ def test_08_transformer_block_shapes_and_the_hand_assembled_block(run_example):
     assert lines[start + 1] == "Add (2, 5, 24) float64"
     assert lines[start + 2] == "├── Add (2, 5, 24) float64 #1"
     graph = "\n".join(lines[start:])
-    for node in ("ScaledDotProductAttention", "FusedMLP", "LayerNorm", "x (2, 5, 24)"):
+    for node in ("ScaledDotProductAttention", "GeluMLP", "LayerNorm", "x (2, 5, 24)"):
         assert node in graph
     nodes = re.fullmatch(r"the composed block's graph has (\d+) nodes, the fused one (\d+)",
                          next(line for line in lines if line.startswith("the composed block")))

@@ -18,7 +18,8 @@ spec.loader.exec_module(make_exercises)
 EXPECTED = {"elementwise_backward", "matmul_backward", "unbroadcast", "topological_sort",
             "softmax_backward", "log_softmax_backward", "layer_norm_backward", "gelu_derivative",
             "causal_attention", "bpe_count_pairs", "bpe_merge_pair", "bpe_encode_by_rank",
-            "top_p_filter", "kv_cache_update", "adamw_step"}
+            "top_p_filter", "kv_cache_update", "adamw_step", "rms_norm_backward",
+            "apply_rotation", "swiglu_backward", "repeat_kv"}
 
 
 def run(*args, cwd=ROOT, timeout=300):

@@ -1,7 +1,7 @@
 """One gradient check per `Function` subclass: the registry `CASES` maps each class to a case.
 
-test_function_coverage.py fails, naming the class, when a Function in tinytorch (or gpt) has
-no entry here, runs every entry, and checks that each case really builds a node of the class
+test_function_coverage.py fails, naming the class, when a Function in tinytorch has no entry
+here, runs every entry, and checks that each case really builds a node of the class
 it is registered for. The Hypothesis tests in test_ops.py and test_functional.py then check
 the same ops over many shapes; the cases here are small, fixed and quick to read.
 
@@ -10,16 +10,17 @@ To add an op: write a `case_...` function below and add `YourFunction: case_...`
 import numpy as np
 
 import tinytorch as tt
-from gpt.mlp import FusedMLP
 import tinytorch.functional as F
 from tinytorch import ops
-from tinytorch.functional.activations import GELU, LogSoftmax, Softmax
+from tinytorch.functional.activations import GELU, LogSoftmax, SiLU, Softmax
 from tinytorch.functional.attention import ScaledDotProductAttention
 from tinytorch.functional.dropout import Dropout
 from tinytorch.functional.embedding import Embedding
 from tinytorch.functional.linear import Linear
 from tinytorch.functional.loss import CrossEntropy
-from tinytorch.functional.normalization import LayerNorm
+from tinytorch.functional.mlp import GeluMLP, SwiGLUMLP
+from tinytorch.functional.normalization import LayerNorm, RMSNorm
+from tinytorch.functional.rotary import RotaryEmbedding
 from tinytorch.graph import nodes
 
 from strategies import leaves
@@ -230,14 +231,35 @@ def case_dropout():
 
 
 def case_attention():
-    q, k, v = leaves(38, (1, 2, 2, 3), (1, 2, 4, 3), (1, 2, 4, 3))
-    return check_gradients(
-        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), q, k, v)
+    # Grouped-query: 4 query heads share 2 key/value heads; causal with fewer queries.
+    q, k, v = leaves(38, (1, 4, 2, 3), (1, 2, 4, 3), (1, 2, 4, 3))
+    return check_gradients(lambda q, k, v: F.scaled_dot_product_attention(
+        q, k, v, is_causal=True, enable_gqa=True), q, k, v)
 
 
-def case_fused_mlp():
+def case_gelu_mlp():
     x, w_fc, b_fc, w_proj, b_proj = leaves(39, (2, 3, 4), (16, 4), (16,), (4, 16), (4,))
-    return check_gradients(FusedMLP.apply, x, w_fc, b_fc, w_proj, b_proj)
+    return check_gradients(F.gelu_mlp, x, w_fc, b_fc, w_proj, b_proj)
+
+
+def case_silu():
+    return check_gradients(F.silu, *leaves(40, (2, 5)))
+
+
+def case_rms_norm():
+    x, weight = leaves(41, (2, 3, 4), (4,))
+    return check_gradients(lambda x, w: F.rms_norm(x, (4,), w, eps=1e-6), x, weight)
+
+
+def case_swiglu_mlp():
+    x, w_gate, w_up, w_down = leaves(42, (2, 3, 4), (6, 4), (6, 4), (5, 6))
+    return check_gradients(F.swiglu_mlp, x, w_gate, w_up, w_down)
+
+
+def case_rotary_embedding():
+    # cos and sin (T, D) broadcast over batch and heads; their gradients are summed back.
+    x, cos, sin = leaves(43, (2, 2, 3, 4), (3, 4), (3, 4))
+    return check_gradients(F.rotary_embedding, x, cos, sin)
 
 
 CASES = {
@@ -278,6 +300,9 @@ CASES = {
     Embedding: case_embedding,
     Dropout: case_dropout,
     ScaledDotProductAttention: case_attention,
-    # ----- gpt's Functions -----------------------------------------------------------------
-    FusedMLP: case_fused_mlp,
+    GeluMLP: case_gelu_mlp,
+    SiLU: case_silu,
+    RMSNorm: case_rms_norm,
+    SwiGLUMLP: case_swiglu_mlp,
+    RotaryEmbedding: case_rotary_embedding,
 }

@@ -294,23 +294,88 @@ def dropout_calls(draw):
 
 @st.composite
 def attention_calls(draw):
-    """q (B, H, Tq, D), k (B, H, Tk, D), v (B, H, Tk, Dv); causal or not (causal needs
-    Tq <= Tk, and Tq < Tk is the end-aligned KV-cache case); attention dropout or not."""
-    batch, heads = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    """q (B, Hq, Tq, D), k (B, Hkv, Tk, D), v (B, Hkv, Tk, Dv); causal or not (causal needs
+    Tq <= Tk, and Tq < Tk is the end-aligned KV-cache case); attention dropout or not;
+    grouped-query (Hq a multiple of Hkv, multi-query when Hkv = 1) or plain (Hq = Hkv);
+    the default scale 1/sqrt(D) or another one."""
+    batch, kv_heads = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    enable_gqa = draw(st.booleans())
+    heads = kv_heads * (draw(st.integers(1, 3)) if enable_gqa else 1)
     n_keys, head_size, value_size = draw(st.integers(1, 4)), draw(sides), draw(sides)
     is_causal = draw(st.booleans())
     n_queries = draw(st.integers(1, n_keys if is_causal else 4))
     dropout_p = draw(st.sampled_from([0.0, 0.0, 0.3]))
+    scale = draw(st.sampled_from([None, None, 0.3]))
     mask_seed = draw(seeds)
 
     def call(m, q, k, v):
         return m.scaled_dot_product_attention(q, k, v, is_causal=is_causal, dropout_p=dropout_p,
-                                              generator=np.random.default_rng(mask_seed))
+                                              generator=np.random.default_rng(mask_seed),
+                                              enable_gqa=enable_gqa, scale=scale)
 
     q_shape = (batch, heads, n_queries, head_size)
-    k_shape, v_shape = (batch, heads, n_keys, head_size), (batch, heads, n_keys, value_size)
+    k_shape, v_shape = (batch, kv_heads, n_keys, head_size), (batch, kv_heads, n_keys, value_size)
     return KernelCall(call, [q_shape, k_shape, v_shape], draw(seeds),
-                      description=f"attention(is_causal={is_causal}, dropout_p={dropout_p})")
+                      description=f"attention(is_causal={is_causal}, dropout_p={dropout_p}, "
+                                  f"enable_gqa={enable_gqa}, scale={scale})")
+
+
+@st.composite
+def silu_calls(draw):
+    return KernelCall(lambda m, x: m.silu(x), [draw(shapes())], draw(seeds), description="silu")
+
+
+@st.composite
+def rms_norm_calls(draw):
+    """Leading dims (0 to 2) then the normalised shape (1 or 2 dims); weight or not; eps
+    given or None (the dtype's machine epsilon)."""
+    normalized_shape = draw(shapes(min_dims=1, max_dims=2))
+    lead = draw(shapes(max_dims=2))
+    has_weight = draw(st.booleans())
+    eps = draw(st.sampled_from([None, 1e-5, 0.1]))
+
+    def call(m, x, *weight):
+        return m.rms_norm(x, normalized_shape, weight[0] if weight else None, eps=eps)
+
+    shapes_ = [lead + normalized_shape] + [normalized_shape] * has_weight
+    return KernelCall(call, shapes_, draw(seeds),
+                      description=f"rms_norm({normalized_shape}, weight={has_weight}, eps={eps})")
+
+
+@st.composite
+def mlp_calls(draw, name, n_first_layers):
+    """x (..., C) with 0 to 2 leading dims; the first layers (F, C) (one for GELU's MLP, gate
+    and up for SwiGLU), the last (C_out, F); each layer's bias present or not."""
+    lead, n_in, n_hidden, n_out = draw(shapes(max_dims=2)), draw(sides), draw(sides), draw(sides)
+    layer_shapes = [(n_hidden, n_in)] * n_first_layers + [(n_out, n_hidden)]
+    has_bias = [draw(st.booleans()) for _ in layer_shapes]
+    weights_shapes = list(layer_shapes)
+    biases_shapes = [(shape[0],) for shape, bias in zip(layer_shapes, has_bias) if bias]
+
+    def call(m, x, *params):
+        weights, biases = params[:len(layer_shapes)], iter(params[len(layer_shapes):])
+        bias_args = [next(biases) if bias else None for bias in has_bias]
+        if name == "gelu_mlp":
+            return m.gelu_mlp(x, weights[0], bias_args[0], weights[1], bias_args[1])
+        return m.swiglu_mlp(x, *weights, *bias_args)
+
+    return KernelCall(call, [lead + (n_in,)] + weights_shapes + biases_shapes, draw(seeds),
+                      description=f"{name}(biases={has_bias})")
+
+
+@st.composite
+def rotary_calls(draw):
+    """x (B, H, T, D) with D even and tables (T, D) or of a shape that broadcasts to x
+    ((1, 1, T, D), (B, 1, T, D)); the tables are random, not true cosines and sines, so the
+    two halves differ and every term of the formula is checked."""
+    batch, heads, length = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(sides)
+    head_size = 2 * draw(st.integers(1, 3))
+    x_shape = (batch, heads, length, head_size)
+    table_shape = draw(st.sampled_from([(length, head_size), (1, 1, length, head_size),
+                                        (batch, 1, length, head_size)]))
+    return KernelCall(lambda m, x, cos, sin: m.rotary_embedding(x, cos, sin),
+                      [x_shape, table_shape, table_shape], draw(seeds),
+                      description=f"rotary_embedding(tables {table_shape})")
 
 
 # Every kernel of tinytorch.functional, by name, with the calls Hypothesis makes of it.
@@ -319,9 +384,14 @@ KERNEL_CALLS = {
     "log_softmax": softmax_calls("log_softmax"),
     "cross_entropy": cross_entropy_calls(),
     "gelu": gelu_calls(),
+    "silu": silu_calls(),
     "layer_norm": layer_norm_calls(),
+    "rms_norm": rms_norm_calls(),
     "linear": linear_calls(),
     "embedding": embedding_calls(),
     "dropout": dropout_calls(),
     "scaled_dot_product_attention": attention_calls(),
+    "rotary_embedding": rotary_calls(),
+    "gelu_mlp": mlp_calls("gelu_mlp", 1),
+    "swiglu_mlp": mlp_calls("swiglu_mlp", 2),
 }

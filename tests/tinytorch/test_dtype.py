@@ -93,6 +93,22 @@ CASES = {
            "attention": (lambda q, k, v, m=module: m.scaled_dot_product_attention(
                q, k, v, is_causal=True, dropout_p=0.2, generator=np.random.default_rng(0)),
                [(1, 2, 2, 4), (1, 2, 3, 4), (1, 2, 3, 4)]),
+           "attention grouped": (lambda q, k, v, m=module: m.scaled_dot_product_attention(
+               q, k, v, is_causal=True, dropout_p=0.2, generator=np.random.default_rng(0),
+               enable_gqa=True, scale=np.float64(0.3)),
+               [(1, 4, 2, 4), (1, 2, 3, 4), (1, 2, 3, 4)]),
+           "silu": (lambda x, m=module: m.silu(x), [(3, 4)]),
+           "rms_norm": (lambda x, w, m=module: m.rms_norm(x, (4,), w, eps=np.float64(1e-6)),
+                        [(3, 4), (4,)]),
+           "rms_norm default eps": (lambda x, m=module: m.rms_norm(x, (3, 4)), [(2, 3, 4)]),
+           "rotary_embedding": (lambda x, cos, sin, m=module: m.rotary_embedding(x, cos, sin),
+                                [(2, 2, 3, 4), (3, 4), (3, 4)]),
+           "gelu_mlp": (lambda x, w1, b1, w2, b2, m=module: m.gelu_mlp(x, w1, b1, w2, b2),
+                        [(2, 3, 4), (8, 4), (8,), (5, 8), (5,)]),
+           "swiglu_mlp": (lambda x, wg, wu, wd, m=module: m.swiglu_mlp(x, wg, wu, wd),
+                          [(2, 3, 4), (6, 4), (6, 4), (4, 6)]),
+           "swiglu_mlp biases": (lambda x, wg, wu, wd, bg, bu, bd, m=module: m.swiglu_mlp(
+               x, wg, wu, wd, bg, bu, bd), [(3, 4), (6, 4), (6, 4), (4, 6), (6,), (6,), (4,)]),
        }.items()},
 }
 

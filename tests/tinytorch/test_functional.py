@@ -7,7 +7,8 @@ For every kernel, over Hypothesis-drawn calls (strategies.KERNEL_CALLS):
 - the fused one is ONE graph node whose inputs are leaves, the composed one is built only
   from primitive ops (tinytorch.ops).
 Then what each kernel means: values worked by hand, ignore_index, the end-aligned causal mask,
-dropout's generator, numerical stability at logits of 1e4, and the errors.
+dropout's generator, grouped-query attention, the rotation, numerical stability at logits of
+1e4, and the errors (the same from both twins).
 """
 import math
 
@@ -36,12 +37,19 @@ FUSED_CLASS = {
     "embedding": F.Embedding,
     "dropout": F.Dropout,
     "scaled_dot_product_attention": F.ScaledDotProductAttention,
+    "silu": F.SiLU,
+    "rms_norm": F.RMSNorm,
+    "rotary_embedding": F.RotaryEmbedding,
+    "gelu_mlp": F.GeluMLP,
+    "swiglu_mlp": F.SwiGLUMLP,
 }
+# Names in tinytorch.functional that are not differentiable kernels.
+NOT_KERNELS = {"causal_mask", "attention_weights"}
 PRIMITIVES = {getattr(ops, name) for name in ops.__all__}
 
 
 def test_every_kernel_is_covered():
-    assert set(KERNELS) == set(F.__all__) - {"causal_mask"} == set(composed.__all__)
+    assert set(KERNELS) == set(F.__all__) - NOT_KERNELS == set(composed.__all__)
     assert set(FUSED_CLASS) == set(KERNELS)
 
 
@@ -309,6 +317,65 @@ def test_attention_shape_mismatch_names_the_shapes():
     with pytest.raises(ValueError, match=r"\(1, 2, 3, 4\).*\(1, 2, 3, 5\)"):
         F.scaled_dot_product_attention(tt.zeros(1, 2, 3, 4), tt.zeros(1, 2, 3, 5),
                                        tt.zeros(1, 2, 3, 5))
+
+
+# ----- the same errors from both twins ----------------------------------------------------------
+
+def zeros(*shape):
+    return tt.zeros(*shape, dtype=np.float64)
+
+
+# One mistake per argument check; each must fail the same way on either path.
+MISTAKES = {
+    "softmax dim out of range": lambda m: m.softmax(zeros(2, 3), dim=2),
+    "softmax dim not an int": lambda m: m.softmax(zeros(2, 3), dim=None),
+    "log_softmax dim out of range": lambda m: m.log_softmax(zeros(2, 3), dim=-3),
+    "softmax of a scalar": lambda m: m.softmax(zeros(), dim=0),
+    "cross_entropy target out of range": lambda m: m.cross_entropy(zeros(2, 3), [0, 3]),
+    "cross_entropy float targets": lambda m: m.cross_entropy(zeros(2, 3), [0.0, 1.0]),
+    "cross_entropy 3-d logits": lambda m: m.cross_entropy(zeros(2, 3, 1), [0, 1]),
+    "cross_entropy reduction": lambda m: m.cross_entropy(zeros(2, 3), [0, 1],
+                                                         reduction="average"),
+    "gelu approximate": lambda m: m.gelu(zeros(2), approximate="none"),
+    "layer_norm shape": lambda m: m.layer_norm(zeros(2, 3), (4,)),
+    "layer_norm weight": lambda m: m.layer_norm(zeros(2, 3), 3, zeros(4)),
+    "layer_norm bias": lambda m: m.layer_norm(zeros(2, 3), 3, None, zeros(2)),
+    "layer_norm normalized_shape": lambda m: m.layer_norm(zeros(2, 3), (0,)),
+    "rms_norm shape": lambda m: m.rms_norm(zeros(2, 3), (2, 3, 4)),
+    "rms_norm eps": lambda m: m.rms_norm(zeros(2, 3), 3, eps=-1e-6),
+    "linear features": lambda m: m.linear(zeros(2, 3), zeros(5, 4)),
+    "linear bias": lambda m: m.linear(zeros(2, 4), zeros(5, 4), zeros(4)),
+    "linear weight 1-d": lambda m: m.linear(zeros(2, 4), zeros(4)),
+    "embedding id": lambda m: m.embedding([1, 7], zeros(5, 2)),
+    "embedding negative id": lambda m: m.embedding([-1], zeros(5, 2)),
+    "embedding float ids": lambda m: m.embedding(np.array([1.0]), zeros(5, 2)),
+    "dropout p": lambda m: m.dropout(zeros(2), 1.5),
+    "attention head size": lambda m: m.scaled_dot_product_attention(
+        zeros(1, 2, 3, 4), zeros(1, 2, 3, 5), zeros(1, 2, 3, 5)),
+    "attention causal": lambda m: m.scaled_dot_product_attention(
+        zeros(1, 1, 3, 4), zeros(1, 1, 2, 4), zeros(1, 1, 2, 4), is_causal=True),
+    "attention heads": lambda m: m.scaled_dot_product_attention(
+        zeros(1, 4, 3, 4), zeros(1, 3, 3, 4), zeros(1, 3, 3, 4), enable_gqa=True),
+    "attention dropout_p": lambda m: m.scaled_dot_product_attention(
+        zeros(1, 1, 3, 4), zeros(1, 1, 3, 4), zeros(1, 1, 3, 4), dropout_p=-0.1),
+    "rotary odd": lambda m: m.rotary_embedding(zeros(1, 1, 2, 3), zeros(2, 3), zeros(2, 3)),
+    "rotary tables": lambda m: m.rotary_embedding(zeros(1, 1, 2, 4), zeros(3, 4), zeros(3, 4)),
+    "gelu_mlp": lambda m: m.gelu_mlp(zeros(2, 4), zeros(8, 4), None, zeros(4, 7), None),
+    "swiglu_mlp": lambda m: m.swiglu_mlp(zeros(2, 4), zeros(8, 4), zeros(8, 3), zeros(4, 8)),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_both_twins_refuse_a_mistake_with_the_same_message(mistake):
+    errors = []
+    for module in (F, composed):
+        with pytest.raises((ValueError, TypeError, IndexError)) as error:
+            MISTAKES[mistake](module)
+        errors.append(error.value)
+    fused, composed_error = errors
+    assert repr(fused) == repr(composed_error)              # the same class and message
+    # and it names the function, or the thing that is wrong
+    assert any(name in str(fused) for name in (mistake.split()[0], "token id", "targets"))
 
 
 # ----- numerical stability ----------------------------------------------------------------------

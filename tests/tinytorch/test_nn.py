@@ -6,6 +6,7 @@ import pytest
 
 import tinytorch as tt
 import tinytorch.functional as F
+from tinytorch.functional import composed
 from tinytorch import nn
 from tinytorch.nn import init
 from tinytorch.nn.utils import clip_grad_norm_
@@ -263,6 +264,21 @@ def test_layer_norm_and_embedding_modules():
 
     table = nn.Embedding(5, 2, generator=np.random.default_rng(0))
     np.testing.assert_array_equal(table(np.array([4, 0])).data, table.weight.data[[4, 0]])
+
+
+def test_rms_norm_and_silu_modules():
+    norm = nn.RMSNorm(2, eps=1e-6)
+    np.testing.assert_array_equal(norm.weight.data, np.ones(2, np.float32))
+    assert [name for name, _ in norm.named_parameters()] == ["weight"]
+    x = tt.tensor([[3.0, 4.0]])                                  # root mean square sqrt(12.5)
+    np.testing.assert_allclose(norm(x).data, [[3.0 / math.sqrt(12.5), 4.0 / math.sqrt(12.5)]],
+                               rtol=1e-6)
+    assert nn.RMSNorm((2, 3), elementwise_affine=False).weight is None
+    assert repr(nn.RMSNorm(4)) == "RMSNorm((4,), eps=None)"      # None: the dtype's epsilon
+    np.testing.assert_allclose(nn.SiLU()(tt.tensor([0.0, 1.0])).data,
+                               [0.0, 1.0 / (1.0 + math.exp(-1.0))], rtol=1e-6)
+    composed_norm = norm(x, ops=composed)
+    np.testing.assert_allclose(composed_norm.data, norm(x).data, rtol=1e-6)
 
 
 # ----- init -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fused softmax, log-softmax and GELU: one graph node each, with a hand-derived backward.
+"""Fused softmax, log-softmax, GELU and SiLU: one graph node each, with a hand-derived backward.
 
 The composed twins in `composed.py` build the same functions from primitive ops; tests check
 that both agree and that both pass gradcheck.
@@ -101,17 +101,26 @@ def gelu_derivative(x, t):
     # END EXERCISE gelu_derivative
 
 
-def gelu_and_slope(x, need_slope):
-    """GELU of x and, if need_slope, its derivative (else None), over cache-sized blocks of
-    rows (see rowwise.py): the same numbers as one call over all of x, about 3x faster."""
+def activation_and_slope(x, activation, derivative, need_slope):
+    """activation(x) and, if need_slope, its derivative (else None), over cache-sized blocks
+    of rows (see rowwise.py): the same numbers as one call over all of x, about 3x faster.
+
+    activation(x) returns (y, aux) where aux is what the derivative reuses from the forward
+    computation (tanh(u) for GELU, the sigmoid for SiLU); derivative(x, aux) returns dy/dx.
+    """
     rows = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(-1, 1)
     out = np.empty_like(rows)
     slope = np.empty_like(rows) if need_slope else None
     for block in row_blocks(rows):
-        out[block], t = gelu_with_tanh(rows[block])
+        out[block], aux = activation(rows[block])
         if need_slope:
-            slope[block] = gelu_derivative(rows[block], t)
+            slope[block] = derivative(rows[block], aux)
     return out.reshape(x.shape), (slope.reshape(x.shape) if need_slope else None)
+
+
+def gelu_and_slope(x, need_slope):
+    """GELU of x and, if need_slope, its derivative (else None)."""
+    return activation_and_slope(x, gelu_with_tanh, gelu_derivative, need_slope)
 
 
 class GELU(Function):
@@ -125,6 +134,57 @@ class GELU(Function):
     @staticmethod
     def forward(ctx, x):
         out, slope = gelu_and_slope(x, ctx.needs_input_grad[0])
+        ctx.save_for_backward(slope)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (slope,) = ctx.saved_tensors
+        return grad * slope
+
+
+def silu_with_sigmoid(x):
+    """SiLU (swish) of an array, x * sigmoid(x), and s = sigmoid(x) for the derivative.
+
+    s = 1 / (1 + e^-x) keeps its relative precision for large negative x (e^-x is large, not
+    rounded away), where SiLU's values are small but not zero, as PyTorch's are; below about
+    -88 (float32) e^-x overflows to inf and s is 0, the right limit, so that warning is off.
+    """
+    s = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(s, out=s)
+    s += 1.0
+    np.divide(1.0, s, out=s)
+    return x * s, s
+
+
+def silu_derivative(x, s):
+    """dy/dx of SiLU at x, given s = sigmoid(x) from the forward pass.
+
+    y = x s,  ds/dx = s (1 - s),  so  dy/dx = s + x s (1 - s) = s (1 + x (1 - s))
+    """
+    slope = np.asarray(1.0 - s)
+    slope *= x
+    slope += 1.0
+    slope *= s
+    return slope
+
+
+def silu_and_slope(x, need_slope):
+    """SiLU of x and, if need_slope, its derivative (else None)."""
+    return activation_and_slope(x, silu_with_sigmoid, silu_derivative, need_slope)
+
+
+class SiLU(Function):
+    """SiLU, also called swish: y = x * sigmoid(x) (see `silu_with_sigmoid`).
+
+    As for GELU, forward computes the derivative s (1 + x (1 - s)) while it has the sigmoid s
+    at hand and keeps only that; backward is dL/dx = dL/dy * dy/dx.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        out, slope = silu_and_slope(x, ctx.needs_input_grad[0])
         ctx.save_for_backward(slope)
         return out
 

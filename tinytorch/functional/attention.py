@@ -1,6 +1,5 @@
-"""Fused scaled dot-product attention: one graph node from q, k, v to the output."""
-import math
-
+"""Fused scaled dot-product attention, grouped-query attention included: one graph node from
+q, k, v to the output."""
 import numpy as np
 
 from ..autograd import Function
@@ -22,13 +21,6 @@ def causal_mask(n_queries, n_keys):
     return np.triu(np.ones((n_queries, n_keys), dtype=bool), k=n_keys - n_queries + 1)
 
 
-def _check_shapes(q, k, v):
-    if q.ndim < 2 or k.shape[:-2] != v.shape[:-2] or k.shape[-2] != v.shape[-2] \
-            or q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"scaled_dot_product_attention wants q (..., Tq, D), k (..., Tk, D) "
-                         f"and v (..., Tk, Dv); got {q.shape}, {k.shape}, {v.shape}")
-
-
 def causal_bias(n_queries, n_keys, dtype):
     """(Tq, Tk): 0 where a query may look, -inf where `causal_mask` forbids it. Adding it to
     the scores is one pass; assigning -inf through a boolean index is several times slower."""
@@ -46,8 +38,46 @@ def softmax_in_place(scores, bias=None):
     rows *= (1.0 / row_sums(rows))[:, None]
 
 
+def group_queries(q, n_kv_heads):
+    """q (..., Hq, Tq, D) -> (..., Hkv, G*Tq, D) with G = Hq / Hkv: the G query heads that
+    share key/value head j become one block of rows under head j (query head h reads key/value
+    head h // G). One matrix product per key/value head then serves its whole group, and keys
+    and values are never repeated. A reshape: no copy when q is contiguous."""
+    *lead, n_heads, n_queries, head_size = q.shape
+    return q.reshape(*lead, n_kv_heads, (n_heads // n_kv_heads) * n_queries, head_size)
+
+
+def attention_rows(q, k, is_causal, enable_gqa, scale):
+    """The scaled queries and the attention weights, both in rows grouped per key/value head:
+    q * scale (..., Hkv, G*Tq, D) and softmax(q k^T * scale + mask) (..., Hkv, G*Tq, Tk) for
+    q (..., Hq, Tq, D), k (..., Hkv, Tk, D). Without enable_gqa, G = 1 and the leading axes of
+    q and k broadcast. The forward pass and `F.attention_weights` both compute through here.
+
+    The scores become the weights in place, over cache-sized blocks of matrices; the causal
+    bias of one head (Tq, Tk) is repeated for the G heads stacked in the rows.
+    """
+    q_scaled = q * scale
+    if enable_gqa:
+        q_scaled = group_queries(q_scaled, k.shape[-3])
+    att = q_scaled @ k.swapaxes(-1, -2)                         # (..., G*Tq, Tk)
+    bias = None
+    if is_causal:
+        n_queries, n_groups = q.shape[-2], att.shape[-2] // q.shape[-2]
+        bias = np.tile(causal_bias(n_queries, k.shape[-2], att.dtype), (n_groups, 1))
+    matrices = att.reshape(-1, *att.shape[-2:])                 # (B*Hkv, G*Tq, Tk), a view
+    for block in row_blocks(matrices):                          # cache-sized, see rowwise.py
+        softmax_in_place(matrices[block], bias)
+    return q_scaled, att
+
+
 class ScaledDotProductAttention(Function):
-    """out = dropout(softmax(q k^T / sqrt(D) + mask)) @ v for q (B, H, Tq, D), k, v (B, H, Tk, D).
+    """out = dropout(softmax(q k^T * scale + mask)) @ v for q (..., Hq, Tq, D),
+    k (..., Hkv, Tk, D), v (..., Hkv, Tk, Dv); scale is usually 1/sqrt(D).
+
+    With enable_gqa, query head h reads key/value head h // G, G = Hq / Hkv: the queries are
+    grouped per key/value head (`group_queries`), so each product below is one per key/value
+    head and k and v are never repeated; the product over the stacked rows also sums the
+    gradients of k and v over their group.
 
     The scale is folded into q (Tq x D numbers, fewer than Tq x Tk scores). Backward, with
     A the attention weights, A' = dropout(A), S the scores and g = dL/dout:
@@ -59,29 +89,27 @@ class ScaledDotProductAttention(Function):
     """
 
     @staticmethod
-    def forward(ctx, q, k, v, is_causal, dropout_p, generator):
-        _check_shapes(q, k, v)
-        scale = 1.0 / math.sqrt(q.shape[-1])
-        q_scaled = q * scale
-        scores = q_scaled @ k.swapaxes(-1, -2)                  # (B, H, Tq, Tk)
-        bias = causal_bias(q.shape[-2], k.shape[-2], scores.dtype) if is_causal else None
-        att = scores                             # the softmax turns them into weights in place
-        matrices = att.reshape(-1, *att.shape[-2:])             # (B*H, Tq, Tk), a view
-        for block in row_blocks(matrices):                      # cache-sized, see rowwise.py
-            softmax_in_place(matrices[block], bias)
+    def forward(ctx, q, k, v, is_causal, dropout_p, generator, enable_gqa, scale):
+        q_scaled, att = attention_rows(q, k, is_causal, enable_gqa, scale)
         att_used, keep = att, None
         if dropout_p > 0.0:
-            keep = keep_mask(att.shape, dropout_p, generator)
+            # Drawn in the (..., Hq, Tq, Tk) order in which the composed twin draws it.
+            weights_shape = q.shape[:-1] + k.shape[-2:-1] if enable_gqa else att.shape
+            keep = keep_mask(weights_shape, dropout_p, generator).reshape(att.shape)
             att_used = att * keep
             att_used *= 1.0 / (1.0 - dropout_p)
         ctx.save_for_backward(q_scaled, k, v, att, keep)
-        ctx.scale, ctx.dropout_p = scale, dropout_p
-        return att_used @ v
+        ctx.scale, ctx.dropout_p, ctx.q_shape = scale, dropout_p, q.shape
+        ctx.enable_gqa = enable_gqa
+        out = att_used @ v                                      # (..., Hkv, G*Tq, Dv)
+        return out.reshape(q.shape[:-1] + v.shape[-1:]) if enable_gqa else out
 
     @staticmethod
     def backward(ctx, grad):
         q_scaled, k, v, att, keep = ctx.saved_tensors
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
+        if ctx.enable_gqa:
+            grad = grad.reshape(att.shape[:-1] + v.shape[-1:])  # grouped rows, as in forward
         if keep is not None:
             att_used = att * keep
             att_used *= 1.0 / (1.0 - ctx.dropout_p)
@@ -92,7 +120,7 @@ class ScaledDotProductAttention(Function):
         if keep is not None:
             grad_scores *= keep
             grad_scores *= 1.0 / (1.0 - ctx.dropout_p)
-        grads = grad_scores.reshape(-1, *att.shape[-2:])        # (B*H, Tq, Tk)
+        grads = grad_scores.reshape(-1, *att.shape[-2:])        # (B*Hkv, G*Tq, Tk)
         weights = att.reshape(grads.shape)
         for block in row_blocks(grads):
             grad_rows = grads[block].reshape(-1, att.shape[-1])
@@ -102,5 +130,7 @@ class ScaledDotProductAttention(Function):
         grad_q = grad_scores @ k if need_q else None
         if grad_q is not None:
             grad_q *= ctx.scale
+            if ctx.enable_gqa:
+                grad_q = grad_q.reshape(ctx.q_shape)
         grad_k = grad_scores.swapaxes(-1, -2) @ q_scaled if need_k else None
-        return grad_q, grad_k, grad_v, None, None, None
+        return grad_q, grad_k, grad_v, None, None, None, None, None

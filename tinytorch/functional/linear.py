@@ -13,9 +13,6 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        if x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input has {x.shape[-1]} features but weight "
-                             f"{weight.shape} expects {weight.shape[1]}")
         rows = x.reshape(-1, x.shape[-1])
         out = rows @ weight.T
         if bias is not None:

@@ -4,18 +4,6 @@ import numpy as np
 from ..autograd import Function
 
 
-def check_targets(target, n_classes, ignore_index):
-    """Targets must be integers in [0, n_classes) or ignore_index."""
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy targets must be integer class ids, not {target.dtype}")
-    valid = target != ignore_index
-    bad = target[valid & ((target < 0) | (target >= n_classes))]
-    if bad.size:
-        raise ValueError(f"cross_entropy: target {int(bad[0])} is outside the {n_classes} "
-                         f"classes (and is not ignore_index={ignore_index})")
-    return valid
-
-
 class CrossEntropy(Function):
     """loss_n = -log softmax(logits_n)[target_n] for logits (N, C) and targets (N,).
 
@@ -27,11 +15,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, target, ignore_index, reduction):
-        if logits.ndim != 2 or target.shape != logits.shape[:1]:
-            raise ValueError(
-                f"cross_entropy wants logits (N, C) and targets (N,), got {logits.shape} and "
-                f"{target.shape}; flatten first: logits.reshape(-1, C), targets.reshape(-1)")
-        valid = check_targets(target, logits.shape[1], ignore_index)
+        valid = target != ignore_index             # checked by checks.check_targets
         rows = np.arange(len(target))
         safe_target = np.where(valid, target, 0)
 

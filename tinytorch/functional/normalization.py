@@ -1,4 +1,5 @@
-"""Fused layer normalisation: one graph node with a hand-derived backward."""
+"""Fused layer normalisation and RMS normalisation: one graph node each, with a hand-derived
+backward."""
 import math
 
 import numpy as np
@@ -82,3 +83,66 @@ def normalize_backward(grad, xhat, rstd, weight):
     grad_x *= rstd[:, None]
     return grad_x
     # END EXERCISE layer_norm_backward
+
+
+class RMSNorm(Function):
+    """y = xhat * weight,  xhat = x / sqrt(mean(x^2) + eps), over the last `n_dims` axes
+    (root-mean-square normalisation, as in Llama: no centring and no bias).
+
+    Backward for one row of D elements, with g = dL/dy, gh = g * weight (dL/dxhat) and
+    rstd = 1/sqrt(mean(x^2) + eps): xhat_i = x_i rstd and d rstd/dx_j = -rstd^3 x_j / D, so
+        dL/dx_j = sum_i gh_i (rstd [i == j] - x_i rstd^3 x_j / D)
+                = rstd * (gh_j - xhat_j * mean(gh * xhat))
+    (layer norm's formula without the mean(gh) term: nothing is subtracted in forward).
+    dL/dweight = sum over rows of g * xhat. weight may be None.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, n_dims, eps):
+        D = math.prod(x.shape[-n_dims:])
+        rows = x.reshape(-1, D)                                       # (N, D)
+        xhat, out = np.empty_like(rows), np.empty_like(rows)
+        rstd = np.empty(len(rows), rows.dtype)
+        w = weight.reshape(-1) if weight is not None else None
+        for block in row_blocks(rows):                                # cache-sized blocks
+            xhat[block], rstd[block] = rms_normalize_rows(rows[block], eps)
+            scale_and_shift(xhat[block], w, None, out=out[block])
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.shape, ctx.param_shape = x.shape, x.shape[-n_dims:]
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, rstd, weight = ctx.saved_tensors
+        need_x, need_weight = ctx.needs_input_grad[:2]
+        grad_rows = grad.reshape(xhat.shape)                          # (N, D)
+        grad_x = grad_weight = None
+        if need_weight:
+            grad_weight = column_sums(grad_rows * xhat).reshape(ctx.param_shape)
+        if need_x:
+            w = weight.reshape(-1) if weight is not None else None
+            grad_x = np.empty_like(grad_rows)
+            for block in row_blocks(grad_rows):
+                grad_x[block] = rms_normalize_backward(grad_rows[block], xhat[block],
+                                                       rstd[block], w)
+            grad_x = grad_x.reshape(ctx.shape)
+        return grad_x, grad_weight, None, None
+
+
+def rms_normalize_rows(rows, eps):
+    """xhat = x / sqrt(mean(x^2) + eps) for each row of `rows` (N, D), and the factor
+    rstd = 1/sqrt(mean(x^2) + eps) (N,)."""
+    rstd = 1.0 / np.sqrt(row_dots(rows, rows) * (1.0 / rows.shape[1]) + eps)
+    return rows * rstd[:, None], rstd
+
+
+def rms_normalize_backward(grad, xhat, rstd, weight):
+    """dL/dx for rows (N, D), given g = dL/dy, xhat, rstd and weight (None for no weight)."""
+    # BEGIN EXERCISE rms_norm_backward: per row rstd * (gh - xhat * mean(gh * xhat)), gh = g * weight (g if None); grad unchanged
+    grad_xhat = grad * weight if weight is not None else grad.copy()
+    mean_grad_xhat = row_dots(grad_xhat, xhat) * (1.0 / xhat.shape[1])   # (N,)
+    grad_x = grad_xhat
+    grad_x -= xhat * mean_grad_xhat[:, None]
+    grad_x *= rstd[:, None]
+    return grad_x
+    # END EXERCISE rms_norm_backward

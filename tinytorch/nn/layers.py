@@ -74,6 +74,24 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}"
 
 
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing `normalized_shape` axes, then a scale
+    (weight, ones), as in `torch.nn.RMSNorm`: eps None is the machine epsilon of the input's
+    dtype; Llama checkpoints give theirs (rms_norm_eps)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=np.float32):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
+
+    def forward(self, x, ops=F):
+        return ops.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
 class Dropout(Module):
     """Inverted dropout in training mode, the identity in eval mode.
 
@@ -104,3 +122,10 @@ class GELU(Module):
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """SiLU (swish), x * sigmoid(x), as a module."""
+
+    def forward(self, x, ops=F):
+        return ops.silu(x)

@@ -1,0 +1,1 @@
+return grad_product * up * silu_slope, grad_product * act
