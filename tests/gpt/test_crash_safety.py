@@ -218,11 +218,7 @@ def test_a_kill_at_every_file_operation_of_a_run_resumes_exactly(
         workspace, recorded_operations, reference):
     config = tiny_config(workspace, "killed")
     for at in range(len(recorded_operations) + 1):         # + 1: just after the last one
-        def killed_at_operation():
-            FileOperations(config.out, at=at, fault=kill_myself).install()
-            train(config, log=quiet)
-
-        code, _ = in_child(killed_at_operation)
+        code = killed_at(config, at)
         assert code == (-signal.SIGKILL if at < len(recorded_operations) else 0), at
         start = finish_and_compare(workspace, "killed", recorded_operations, at, reference)
         # it continued from the last checkpoint saved before the kill, or from the one whose
@@ -231,6 +227,47 @@ def test_a_kill_at_every_file_operation_of_a_run_resumes_exactly(
             under_way = recorded_operations[at][2] if at < len(recorded_operations) else None
             assert start in (saves_before(recorded_operations, at)[-1], under_way), at
         rmtree(workspace / "killed")
+
+
+def killed_at(config, at, resume=False):
+    """Train (or resume) `config` in a child that kills itself at file operation `at`."""
+    def work():
+        FileOperations(config.out, at=at, fault=kill_myself).install()
+        train(config, resume=resume, log=quiet)
+    return in_child(work)[0]
+
+
+def test_a_kill_while_recovering_from_a_kill_is_recovered_from_too(
+        workspace, recorded_operations, reference):
+    # killed while the second save moved its files into place: old and new files are mixed,
+    # and the next start must put the previous checkpoint (of iteration 0) back
+    config = tiny_config(workspace, "twice")
+    out, snapshot = workspace / "twice", workspace / "twice-snapshot"
+    moves = [at for at, (name, path, saving) in enumerate(recorded_operations)
+             if saving == 2 and name == "replace" and "/.checkpoint-staging/" in path
+             and ".tmp-" not in path]
+    assert len(moves) == 5
+    assert killed_at(config, moves[2]) == -signal.SIGKILL
+    shutil.copytree(out, snapshot)
+
+    def record_resume():
+        operations = FileOperations(config.out).install()
+        train(config, resume=True, log=quiet)
+        return operations.done
+
+    code, resume_operations = in_child(record_resume)
+    assert code == 0, resume_operations
+    recovering = [at for at, (_, _, saving) in enumerate(resume_operations) if saving is None]
+    assert len(recovering) > 10 and recovering == list(range(len(recovering)))
+    for at in recovering:                    # killed again, at each operation of recovery
+        rmtree(out)
+        shutil.copytree(snapshot, out)
+        assert killed_at(config, at, resume=True) == -signal.SIGKILL, at
+        resumed = train(config, resume=True, log=quiet)
+        assert sorted(resumed["losses"]) == [1, 2, 3, 4]
+        assert outcome(out, resumed) == reference, (at, resume_operations[at])
+    rmtree(out)
+    rmtree(snapshot)
 
 
 @pytest.mark.parametrize("lasting", [False, True], ids=["one-write-fails", "disk-stays-full"])
