@@ -26,7 +26,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except KeyboardInterrupt as interrupt:     # Ctrl-C, or gpt.train.Stopped (SIGTERM too)
+    except KeyboardInterrupt as interrupt:     # Ctrl-C, or gpt.stop_signals.Stopped
         return 128 + getattr(interrupt, "signum", signal.SIGINT)
     except USER_ERRORS as error:
         print(f"error: {describe(error)}", file=sys.stderr)

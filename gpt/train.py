@@ -16,16 +16,15 @@ No kill, full disk or second Ctrl-C loses a run:
 - a checkpoint is saved at iteration 0, after every evaluation, at the end, and when the run
   is stopped; gpt.run_directory replaces its files so that the next start can always finish
   or undo a save that was cut short, and locks the directory against a second run;
-- Ctrl-C and SIGTERM (StopSignals) stop the run where that is safe: the training step under
-  way finishes, an evaluation or the sample is abandoned, a save always completes; then the
-  latest completed iteration is saved and the last line says which.
+- Ctrl-C and SIGTERM (gpt.stop_signals) stop the run where that is safe: the training step
+  under way finishes, an evaluation or the sample is abandoned, a save always completes; then
+  the latest completed iteration is saved and the last line says which.
 """
 import contextlib
 import dataclasses
 import hashlib
 import math
 import re
-import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +43,7 @@ from .metrics import MetricsLog
 from .model import GPT
 from .pictures import loss_curve_svg
 from .run_directory import RunDirectory
+from .stop_signals import Stopped, StopSignals
 from .tokenizers import (BPE_FILE, CHARS_FILE, end_of_text_id, load_tokenizer, save_tokenizer,
                          token_ids_config)
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
@@ -251,61 +251,6 @@ def saved_config(out, log=print):
     """The settings (a dict) of the run whose checkpoint is in `out`."""
     with open_run_directory(out, resume=True, log=log):
         return tt.load(Path(out) / STATE_FILE)["config"]
-
-
-# ----- stopping ------------------------------------------------------------------------------
-
-class Stopped(KeyboardInterrupt):
-    """A run stopped by a signal (SIGINT, which Ctrl-C sends, or SIGTERM), after saving what
-    it could. `signum` says which: the command line exits with 128 + signum, as a shell
-    reports a process ended by that signal."""
-
-    def __init__(self, signum):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class StopSignals:
-    """SIGINT (Ctrl-C) and SIGTERM, taken as a request to stop.
-
-    Until `defer()` (while a run is being set up, with nothing to save yet) a signal raises
-    Stopped at once. After it, a signal only records the request (a second one changes
-    nothing), and the run calls `check()` wherever stopping is safe: after a training step,
-    before each batch of an evaluation, after each token of the sample, after a save. So a
-    save is never cut short by a signal."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.signum = None            # the first signal received
-        self.deferred = False
-        self._previous = {}
-
-    def __enter__(self):
-        try:
-            for signum in self.SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._handle)
-        except ValueError:            # not the main thread: signals cannot be handled here
-            pass
-        return self
-
-    def _handle(self, signum, frame):
-        if self.signum is None:
-            self.signum = signum
-        if not self.deferred:
-            raise Stopped(signum)
-
-    def defer(self):
-        self.deferred = True
-
-    def check(self):
-        if self.signum is not None:
-            raise Stopped(self.signum)
-
-    def __exit__(self, *exc):
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        return False
 
 
 # ----- the run -------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ import pytest
 
 import tinytorch as tt
 from gpt import train as train_module
-from gpt.train import TrainConfig, Stopped, train
+from gpt.stop_signals import Stopped
+from gpt.train import TrainConfig, train
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, "
         "speak.\n\nFirst Citizen:\nYou are all resolved rather to die than to famish?\n\n") * 20
