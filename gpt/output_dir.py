@@ -51,10 +51,10 @@ def lock_directory(directory, in_use):
     the lock: a BlockingIOError about `directory` whose message is `in_use`.
 
     The lock is flock on the directory's own descriptor (Linux allows it), so it needs no lock
-    file that a kill could leave behind."""
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    file that a kill could leave behind. Where there is no flock (Windows): None, no lock."""
     if fcntl is None:
-        return fd
+        return None
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -97,8 +97,7 @@ def atomic_directory(directory):
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     finally:
-        if lock is not None:
-            os.close(lock)
+        unlock(lock)
 
 
 def remove_abandoned_temporaries(directory):
@@ -109,10 +108,16 @@ def remove_abandoned_temporaries(directory):
     for entry in directory.parent.iterdir():
         if pattern.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
             try:
-                os.close(lock_directory(entry, WRITING))
+                unlock(lock_directory(entry, WRITING))      # no live run holds it
             except BlockingIOError as error:
                 raise _about(error, directory) from None
             shutil.rmtree(entry)
+
+
+def unlock(lock):
+    """Release a lock from `lock_directory`."""
+    if lock is not None:
+        os.close(lock)
 
 
 def _about(error, directory):

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from tinytorch.serialization import fsync_directory, leftover_temporaries
 
-from .output_dir import lock_directory
+from .output_dir import lock_directory, unlock
 
 STAGING = ".checkpoint-staging"
 PREVIOUS = ".checkpoint-previous"
@@ -71,9 +71,8 @@ class RunDirectory:
             raise
 
     def close(self):
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        unlock(self._lock)
+        self._lock = None
 
     def __enter__(self):
         return self

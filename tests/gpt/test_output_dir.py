@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt.output_dir import atomic_directory, check_new_directory, lock_directory
+from gpt.output_dir import atomic_directory, check_new_directory, lock_directory, unlock
 
 
 def test_a_new_or_empty_directory_is_accepted_and_anything_else_refused(tmp_path):
@@ -94,8 +94,8 @@ def test_lock_directory_is_exclusive_while_held(tmp_path):
     first = lock_directory(tmp_path, "busy")
     with pytest.raises(BlockingIOError, match="busy"):
         lock_directory(tmp_path, "busy")
-    os.close(first)
-    os.close(lock_directory(tmp_path, "busy"))
+    unlock(first)
+    unlock(lock_directory(tmp_path, "busy"))
 
 
 def test_an_output_that_cannot_be_written_is_refused_before_the_body_runs(tmp_path):
