@@ -89,6 +89,10 @@ class RunDirectory:
         try:
             staging = self._new_folder(STAGING)
             write_files(staging)
+            unknown = sorted(set(os.listdir(staging)) - set(self.checkpoint_files))
+            if unknown:        # a file the previous copy and recovery would not know of
+                raise ValueError(f"{unknown[0]} is not one of the checkpoint files "
+                                 f"{', '.join(self.checkpoint_files)}")
             fsync_directory(staging)
             self._keep_previous()
             self._install(staging)

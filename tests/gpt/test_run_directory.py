@@ -132,3 +132,12 @@ def test_without_hard_links_the_previous_checkpoint_is_copied(tmp_path, monkeypa
     directory.replace_checkpoint(lambda folder: checkpoint(folder, 2))
     assert contents(path) == {name: f"{name} 2" for name in FILES[:4]}
     directory.close()
+
+
+def test_a_save_may_only_write_the_checkpoint_files_it_was_told_of(tmp_path):
+    directory, _ = opened(tmp_path / "run")
+    directory.replace_checkpoint(lambda folder: checkpoint(folder, 1))
+    with pytest.raises(ValueError, match="tokenizer.json is not one of the checkpoint files"):
+        directory.replace_checkpoint(lambda folder: checkpoint(folder, 2, ("tokenizer.json",)))
+    assert contents(tmp_path / "run") == {name: f"{name} 1" for name in FILES[:4]}
+    directory.close()
