@@ -84,9 +84,12 @@ def atomic_directory(directory):
         temporary.mkdir()
     except OSError as error:
         raise _about(error, directory) from None
-    lock = None
     try:
         lock = lock_directory(temporary, WRITING)      # held until the run ends, however
+    except OSError as error:        # (a run for the same output, starting at the same moment)
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise _about(error, directory) from None
+    try:
         yield temporary
         check_new_directory(directory)          # nothing appeared there meanwhile
         try:

@@ -20,7 +20,6 @@ No kill, full disk or second Ctrl-C loses a run:
   under way finishes, an evaluation or the sample is abandoned, a save always completes; then
   the latest completed iteration is saved and the last line says which.
 """
-import contextlib
 import dataclasses
 import hashlib
 import math
@@ -264,7 +263,6 @@ class Run:
         self.config, self.log = config, log
         self.out = Path(config.out) if config.out else new_run_directory()
         self.text = read_text(config.data) if config.data else default_corpus()
-        made_directory = not resume and not self.out.exists()
         self.directory = self.metrics = None
         self.saved = None             # (iteration, metrics lines) of the checkpoint on disk
         try:
@@ -275,10 +273,10 @@ class Run:
                 self._start()
             stop.defer()
         except BaseException as error:
+            # (A directory made for a run that failed this early stays, empty or holding an
+            # empty log: it does not block the rerun. Removing it could remove it under a
+            # second run that has just opened it.)
             self.close()
-            if made_directory:
-                with contextlib.suppress(OSError):
-                    self.out.rmdir()          # only if the run left nothing in it
             if isinstance(error, Stopped):
                 kept = f"{self.out} still holds its checkpoint" if resume else "nothing was saved"
                 log(f"stopped before training began; {kept}")
