@@ -23,6 +23,7 @@ No kill, full disk or second Ctrl-C loses a run:
 import dataclasses
 import hashlib
 import math
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -311,6 +312,8 @@ class Run:
         if not_ours:
             raise FileExistsError(f"{out} already exists and is not empty; choose another "
                                   f"--out or remove it first")
+        if os.listdir(out):
+            self.log(f"{out} holds a run that saved no progress: starting it again")
 
     def _restore(self):
         self.model, self.tokenizer, state = load_checkpoint(self.out)

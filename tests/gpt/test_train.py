@@ -205,8 +205,10 @@ def test_a_run_that_saved_no_progress_does_not_block_its_directory(tmp_path):
         train(tiny_config(tmp_path, "run", max_iters=3, lr=1e30), log=quiet)
     assert tt.load(out / "train_state.npz")["iteration"] == 0
     # a new run over it (here with another tokenizer) takes the directory over whole
+    lines = []
     result = train(tiny_config(tmp_path, "run", char=False, vocab_size=260, max_iters=2),
-                   log=quiet)
+                   log=lines.append)
+    assert lines[0] == f"{out} holds a run that saved no progress: starting it again"
     assert not (out / "tokenizer.chars.json").exists() and (out / "tokenizer.bpe").exists()
     assert [it for it, _ in entries(out, "loss")] == [1, 2] and result["val_loss"] > 0
     # now it holds progress: a new run is refused, pointing at --resume
