@@ -9,10 +9,11 @@
 
 Everything after the tab on a merge line is a comment for the reader; only the two ids count.
 """
+import contextlib
 import errno
 import json
 import os
-import tempfile
+import uuid
 
 from bpe.readable import render_merge
 
@@ -32,20 +33,44 @@ def write_model_file(path, pattern, special_tokens, merges, token_bytes):
 
 def write_text_atomically(path, content):
     """Write UTF-8 text to a temporary file beside `path`, then rename it over `path`, so an
-    interrupted save leaves the old file (or none), never half a file."""
+    interrupted save leaves the old file (or none), never half a file.
+
+    The file gets the permissions the user's umask gives, and errors name `path`, never the
+    temporary file. (tinytorch.serialization.atomic_write does the same for binary files; bpe
+    imports neither of the other packages, so it has this small copy of its own.)"""
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, "No such directory", directory)
-    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".bpe")
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    # .tmp-<8 hex>-<name>, as atomic_write names its temporary files; mode 0666 minus umask
+    # (tempfile.mkstemp would make the file private to its owner).
+    temp_path = os.path.join(directory, f".tmp-{uuid.uuid4().hex[:8]}-{os.path.basename(path)}")
+    try:
+        handle = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, path) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
             file.write(content)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_path, path)
-    except BaseException:
-        os.unlink(temp_path)
+    except BaseException as error:
+        # Once the rename has happened the temporary name is gone: nothing to remove (and a
+        # second Ctrl-C landing here must not turn a finished save into an error).
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_path)
+        if isinstance(error, OSError) and error.filename in (None, temp_path):
+            raise type(error)(error.errno, error.strerror or str(error), path) from None
         raise
+    if hasattr(os, "O_DIRECTORY"):        # make the rename itself survive a power cut
+        directory_handle = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(directory_handle)
+        finally:
+            os.close(directory_handle)
 
 
 def read_model_file(path):

@@ -153,10 +153,15 @@ def save_classifier(model, tokenizer, directory):
     """Write the classifier and its tokenizer as a new directory, never over an existing one;
     an interrupted save leaves no half-written classifier behind (see gpt.output_dir)."""
     with atomic_directory(directory) as temporary:
-        # the special-token ids from the tokenizer, as HF's config.json names them
-        model.save_pretrained(temporary, {"pad_token_id": padding_id(tokenizer),
-                                          **token_ids_config(tokenizer)})
-        save_tokenizer(tokenizer, temporary)
+        write_classifier(model, tokenizer, temporary)
+
+
+def write_classifier(model, tokenizer, folder):
+    """The classifier and its tokenizer, into the existing `folder`."""
+    # the special-token ids from the tokenizer, as HF's config.json names them
+    model.save_pretrained(folder, {"pad_token_id": padding_id(tokenizer),
+                                   **token_ids_config(tokenizer)})
+    save_tokenizer(tokenizer, folder)
 
 
 def load_classifier(directory, fused=True):

@@ -21,13 +21,13 @@ import numpy as np
 import tinytorch as tt
 import tinytorch.functional as F
 
-from .classifier import GPTClassifier, padding_id, save_classifier
+from .classifier import GPTClassifier, padding_id, write_classifier
 from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, encode_examples,
                             pad_batch, read_labeled_texts)
 from .data import batches
 from .lora import add_lora, count_parameters, merge_lora
 from .model import GPT
-from .output_dir import check_new_directory
+from .output_dir import atomic_directory
 from .tokenizers import load_tokenizer
 from .training_step import (check_finite_loss, make_adamw, optimizer_step, quiet_divergence,
                             trainable_parameters)
@@ -185,8 +185,18 @@ def prepare_splits(data_path, tokenizer, block_size, seed, label_names=SPAM_LABE
 
 def finetune_classifier(model_dir, data_path, out, config, log=print):
     """Fine-tune the GPT in `model_dir` on `data_path`, save the classifier in `out` (a new
-    directory); returns {"history": per-epoch figures, "trainable", "total", "out"}."""
-    check_new_directory(out)             # before minutes of training, not after
+    directory); returns {"history": per-epoch figures, "trainable", "total", "out"}.
+
+    `out` is checked and reserved at once (before minutes of training, not after) and appears,
+    whole, only at the end (gpt.output_dir)."""
+    with atomic_directory(out) as temporary:
+        result = fine_tune_into(temporary, model_dir, data_path, config, log)
+    log(f"saved the classifier in {out}")
+    return {**result, "out": Path(out)}
+
+
+def fine_tune_into(folder, model_dir, data_path, config, log):
+    """finetune_classifier's work, writing the classifier into `folder`."""
     gpt, tokenizer = load_base_model(model_dir)
     splits = prepare_splits(data_path, tokenizer, gpt.config.block_size, config.seed, log=log)
     model = GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=config.seed)
@@ -201,6 +211,5 @@ def finetune_classifier(model_dir, data_path, out, config, log=print):
     history = fine_tune(model, splits, padding_id(tokenizer), config, log=log)
     if config.lora_rank is not None:
         merge_lora(model)                # a plain GPT-2 body again, in the usual layout
-    save_classifier(model, tokenizer, out)
-    log(f"saved the classifier in {out}")
-    return {"history": history, "trainable": trainable, "total": total, "out": Path(out)}
+    write_classifier(model, tokenizer, folder)
+    return {"history": history, "trainable": trainable, "total": total}

@@ -7,6 +7,7 @@ value, a directory that is not a checkpoint) become a one-line message and a non
 import argparse
 import codecs
 import dataclasses
+import signal
 import sys
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from tinytorch.serialization import atomic_write
 
 from .tokenizers import end_of_text_id, load_tokenizer
-from .train import STATE_FILE, TrainConfig, train
+from .train import TrainConfig, saved_config, train
 
 USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   # a diverging --lr
 
@@ -24,8 +25,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as interrupt:     # Ctrl-C, or gpt.stop_signals.Stopped
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
     except USER_ERRORS as error:
         print(f"error: {describe(error)}", file=sys.stderr)
         return 1
@@ -125,14 +126,7 @@ def run_train(args):
 
 def resumed_config(out, given):
     """The checkpoint's settings, with the flags given on this command line on top."""
-    from pathlib import Path
-
-    import tinytorch as tt
-    state_path = Path(out) / STATE_FILE
-    if not state_path.is_file():
-        raise FileNotFoundError(f"{out} is not a training checkpoint (no {STATE_FILE})")
-    saved = tt.load(state_path)["config"]
-    return TrainConfig(**{**saved, **given})
+    return TrainConfig(**{**saved_config(out), **given})
 
 
 # ----- sample --------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
     validation loss after; the training loss on response tokens
     greedy responses for the test split
     the model (LoRA merged into plain weights), tokenizer, responses (test_responses.json)
-        and measurements -> the output directory, written whole at the end (gpt.output_dir)
+        and measurements -> the output directory (reserved at the start, filled and renamed into
+        place at the end: gpt.output_dir)
 
 The data side (template, split, masks) is gpt/instruct_data.py. Losses are means over the
 targets that count (not -100), weighted by token over a whole split, so a split's loss does
@@ -27,7 +28,7 @@ from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, form
                             read_records, require_end_of_text, split_records)
 from .lora import add_lora, count_parameters, merge_lora
 from .model import GPT
-from .output_dir import atomic_directory, check_new_directory
+from .output_dir import atomic_directory
 from .tokenizers import load_tokenizer, save_tokenizer, token_ids_config
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
@@ -152,8 +153,19 @@ def generate_response(model, tokenizer, record, max_new_tokens):
 # ----- the run ---------------------------------------------------------------------------------
 
 def finetune_instruct(config, log=print):
-    """Run instruction fine-tuning as `config` says; returns a dict of what it measured."""
-    check_new_directory(config.out)    # before minutes of training, not after
+    """Run instruction fine-tuning as `config` says; returns a dict of what it measured.
+
+    The output directory is checked and reserved at once (before minutes of training, not
+    after) and appears, whole, only at the end (gpt.output_dir)."""
+    with atomic_directory(config.out) as temporary:
+        result = fine_tune_into(temporary, config, log)
+    log(f"wrote the model, {len(result['responses'])} test responses ({RESPONSES_FILE}) and "
+        f"{METRICS_FILE} to {config.out}")
+    return result
+
+
+def fine_tune_into(folder, config, log):
+    """finetune_instruct's work, writing its files into `folder`."""
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     model, tokenizer = GPT.from_pretrained(config.model), load_tokenizer(config.model)
     eot = require_end_of_text(tokenizer)
@@ -197,24 +209,19 @@ def finetune_instruct(config, log=print):
         f"{result['train_loss_response']:.4f}")
     if config.lora_rank is not None:
         merge_lora(model)              # plain weights again: a GPT-2 checkpoint anyone loads
-    # Answers first, then one write of the whole directory: nothing half-written if stopped.
     responses = [{**example.record,
                   "model_response": generate_response(model, tokenizer, example.record,
                                                       config.max_new_tokens)}
                  for example in splits["test"]]
-    save_outputs(config.out, model, tokenizer, responses, config, result)
-    log(f"wrote the model, {len(responses)} test responses ({RESPONSES_FILE}) and "
-        f"{METRICS_FILE} to {config.out}")
+    save_outputs(folder, model, tokenizer, responses, config, result)
     result["responses"] = responses
     return result
 
 
-def save_outputs(out, model, tokenizer, responses, config, result):
-    """The model and tokenizer, the test responses and the measurements, as a new directory
-    written whole or not at all (gpt.output_dir)."""
-    with atomic_directory(out) as temporary:
-        model.save_pretrained(temporary, extra_config=token_ids_config(tokenizer))
-        save_tokenizer(tokenizer, temporary)
-        # in the order a reader expects: each record's fields, then the run's figures
-        write_json(temporary / RESPONSES_FILE, responses, sort_keys=False)
-        write_json(temporary / METRICS_FILE, {"config": vars(config), **result}, sort_keys=False)
+def save_outputs(folder, model, tokenizer, responses, config, result):
+    """The model and tokenizer, the test responses and the measurements, into `folder`."""
+    model.save_pretrained(folder, extra_config=token_ids_config(tokenizer))
+    save_tokenizer(tokenizer, folder)
+    # in the order a reader expects: each record's fields, then the run's figures
+    write_json(folder / RESPONSES_FILE, responses, sort_keys=False)
+    write_json(folder / METRICS_FILE, {"config": vars(config), **result}, sort_keys=False)

@@ -6,7 +6,6 @@
 
 SVG is plain XML text, so it is written with string formatting and opens in any browser.
 """
-import json
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -86,12 +85,6 @@ def heatmap_svg(matrix, row_labels, col_labels, title=""):
                          f'<title>{matrix[i, j]:.3f}</title></rect>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
-
-
-def read_metrics(path):
-    """The entries of a metrics.jsonl file, one dict per line."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def loss_curve_svg(metrics, title="loss"):

@@ -8,15 +8,23 @@ One iteration:
 An output directory is a complete checkpoint: the model in Hugging Face's layout
 (config.json + model.safetensors), the tokenizer (see gpt.tokenizers), train_state.npz (the
 optimizer's moments, the iteration, the random generators' states, both configs),
-metrics.jsonl (one JSON object per logged line) and loss.svg (the curves, for a browser). `--resume` continues from it exactly: the
-same batches, the same dropout masks, the same losses.
+metrics.jsonl (one JSON object per logged line, gpt.metrics) and loss.svg (the curves, for a
+browser). `--resume` continues from it exactly: the same batches, the same dropout masks, the
+same losses.
+
+No kill, full disk or second Ctrl-C loses a run:
+- a checkpoint is saved at iteration 0, after every evaluation, at the end, and when the run
+  is stopped; gpt.run_directory replaces its files so that the next start can always finish
+  or undo a save that was cut short, and locks the directory against a second run;
+- Ctrl-C and SIGTERM (gpt.stop_signals) stop the run where that is safe: the training step
+  under way finishes, an evaluation or the sample is abandoned, a save always completes; then
+  the latest completed iteration is saved and the last line says which.
 """
 import dataclasses
 import hashlib
-import json
 import math
+import os
 import re
-import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,14 +38,22 @@ from tinytorch.serialization import atomic_write
 
 from .config import GPTConfig
 from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read_text, split_ids
+from .metrics import MetricsLog
 from .model import GPT
-from .output_dir import check_new_directory
-from .pictures import loss_curve_svg, read_metrics
-from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
+from .pictures import loss_curve_svg
+from .run_directory import RunDirectory
+from .stop_signals import Stopped, StopSignals
+from .tokenizers import (BPE_FILE, CHARS_FILE, end_of_text_id, load_tokenizer, save_tokenizer,
+                         token_ids_config)
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
 STATE_FILE = "train_state.npz"
 METRICS_FILE = "metrics.jsonl"
+SVG_FILE = "loss.svg"
+# Every file a checkpoint can hold; the tokenizer is one of gpt.tokenizers' forms (GPT-2's
+# pattern gives tokenizer.bpe and GPT-2's vocab.json + merges.txt).
+CHECKPOINT_FILES = ("config.json", "model.safetensors", CHARS_FILE, BPE_FILE, "vocab.json",
+                    "merges.txt", STATE_FILE, SVG_FILE)
 
 
 @dataclass
@@ -125,31 +141,60 @@ def train_step(model, optimizer, train_ids, config, batch_generator):
 
 
 @tt.no_grad()
-def estimate_loss(model, ids, config, n_batches, seed):
+def estimate_loss(model, ids, config, n_batches, seed, on_batch=None):
     """Mean loss over `n_batches` batches drawn from a generator seeded with `seed`, so every
-    evaluation of a run sees the same batches; dropout off."""
+    evaluation of a run sees the same batches; dropout off. `on_batch(done)`, if given, is
+    called before each batch with the number done so far (to show progress; it may raise to
+    abandon the evaluation)."""
     was_training = model.training
     model.eval()
     generator = np.random.default_rng(seed)
-    losses = [model(*get_batch(ids, config.block_size, config.batch_size, generator))[1].item()
-              for _ in range(n_batches)]
-    model.train(was_training)
+    losses = []
+    try:
+        for done in range(n_batches):
+            if on_batch is not None:
+                on_batch(done)
+            x, y = get_batch(ids, config.block_size, config.batch_size, generator)
+            losses.append(model(x, y)[1].item())
+    finally:
+        model.train(was_training)
     return float(np.mean(losses))
 
 
-def sample_text(model, tokenizer, config, n_tokens, seed=0):
-    """A sample from the model: from <|endoftext|> if the tokenizer has it, else a newline."""
+def sample_text(model, tokenizer, config, n_tokens, seed=0, on_token=None):
+    """A sample from the model: from <|endoftext|> if the tokenizer has it, else a newline.
+    `on_token()`, if given, is called after each token (it may raise to abandon the sample)."""
     eot = end_of_text_id(tokenizer)
     start = [eot] if eot is not None else tokenizer.encode_ordinary("\n")
-    out = model.generate(np.array([start]), n_tokens, temperature=0.8, top_k=200, seed=seed)
+    out = model.generate(np.array([start]), n_tokens, temperature=0.8, top_k=200, seed=seed,
+                         on_token=None if on_token is None else lambda token: on_token())
     return tokenizer.decode(out[0, len(start):].tolist())
+
+
+class EvaluationProgress:
+    """`on_batch` for estimate_loss: lets a stop request end the evaluation (`check()`), and
+    logs how far a long one has got, at most once every `every` seconds of `clock`."""
+
+    def __init__(self, label, total, log, check, every=10.0, clock=time.monotonic):
+        self.label, self.total, self.log, self.check = label, total, log, check
+        self.every, self.clock = every, clock
+        self.started = self.last = clock()
+
+    def __call__(self, done):
+        self.check()
+        now = self.clock()
+        if done and now - self.last >= self.every:
+            left = (self.total - done) * (now - self.started) / done
+            self.log(f"{self.label}: {done:,} of {self.total:,} batches | {duration(left)} left")
+            self.last = now
 
 
 # ----- checkpoints ---------------------------------------------------------------------------
 
 def save_checkpoint(out, model, tokenizer, optimizer, state):
     """Model, tokenizer, then the training state with a fingerprint of the weights file, so
-    a resume can tell if a save was interrupted between the files (each file is atomic)."""
+    a resume can tell if the files come from different saves (a last line of defence: a run
+    directory replaces its checkpoint as a whole, gpt.run_directory)."""
     model.save_pretrained(out, extra_config=token_ids_config(tokenizer))
     save_tokenizer(tokenizer, out)
     tt.save({**state, "optimizer": optimizer.state_dict(),
@@ -166,55 +211,113 @@ def load_checkpoint(out):
     """(model, tokenizer, state) from an output directory written by `save_checkpoint`."""
     out = Path(out)
     if not (out / STATE_FILE).is_file():
-        raise FileNotFoundError(f"{out} is not a training checkpoint (no {STATE_FILE})")
+        raise FileNotFoundError(not_a_checkpoint(out))
     state = tt.load(out / STATE_FILE)
     if state["weights_sha256"] != file_sha256(out / "model.safetensors"):
-        raise ValueError(f"{out}: model.safetensors does not match {STATE_FILE} (a save was "
-                         f"interrupted); the checkpoint cannot be resumed exactly")
+        raise ValueError(f"{out}: model.safetensors does not match {STATE_FILE} (they come "
+                         f"from different saves, or one was changed since); the checkpoint "
+                         f"cannot be resumed exactly")
     model = GPT.from_pretrained(out)
     return model, load_tokenizer(out), state
+
+
+def not_a_checkpoint(out):
+    return (f"{out} is not a training checkpoint (no {STATE_FILE}); a run stopped before its "
+            f"first save has none: start it again without --resume")
+
+
+def open_run_directory(out, resume, log):
+    """The run directory `out`, locked, with a save that was cut short finished or undone.
+    For a resume it must exist and hold a checkpoint; otherwise it is made if need be."""
+    out = Path(out)
+    if resume and not out.is_dir():
+        raise FileNotFoundError(not_a_checkpoint(out))
+    directory = RunDirectory(out, CHECKPOINT_FILES, log_files=(METRICS_FILE,))
+    if directory.open(create=not resume):
+        log(f"{out}: a save was cut short (the run was killed?); restored the checkpoint it "
+            f"was replacing")
+    if resume and not directory.has_file(STATE_FILE):
+        directory.close()
+        raise FileNotFoundError(not_a_checkpoint(out))
+    return directory
+
+
+def saved_config(out, log=print):
+    """The settings (a dict) of the run whose checkpoint is in `out`."""
+    with open_run_directory(out, resume=True, log=log):
+        return tt.load(Path(out) / STATE_FILE)["config"]
 
 
 # ----- the run -------------------------------------------------------------------------------
 
 class Run:
-    """Everything one training run holds; `train()` drives it."""
+    """Everything one training run holds; `train()` drives it. Made inside StopSignals, it
+    sets the run up (signals stop it at once), then defers them; it holds its directory,
+    locked, until it is closed (a context manager)."""
 
-    def __init__(self, config, resume=False, log=print):
+    def __init__(self, config, resume, log, stop):
         self.config, self.log = config, log
         self.out = Path(config.out) if config.out else new_run_directory()
-        self.text = text = read_text(config.data) if config.data else default_corpus()
-        if resume:
-            self._restore(text)
-        else:
-            self._start(text)
-        self.train_ids, self.val_ids = split_ids(self.ids)
-        for name, ids in (("training", self.train_ids), ("validation", self.val_ids)):
-            if len(ids) < config.block_size + 1:
-                raise ValueError(f"the {name} split has {len(ids)} tokens, fewer than one "
-                                 f"window of block_size + 1 = {config.block_size + 1}")
+        self.text = read_text(config.data) if config.data else default_corpus()
+        self.directory = self.metrics = None
+        self.saved = None             # (iteration, metrics lines) of the checkpoint on disk
+        try:
+            self.directory = open_run_directory(self.out, resume, log)
+            if resume:
+                self._restore()
+            else:
+                self._start()
+            stop.defer()
+        except BaseException as error:
+            # (A directory made for a run that failed this early stays, empty or holding an
+            # empty log: it does not block the rerun. Removing it could remove it under a
+            # second run that has just opened it.)
+            self.close()
+            if isinstance(error, Stopped):
+                kept = f"{self.out} still holds its checkpoint" if resume else "nothing was saved"
+                log(f"stopped before training began; {kept}")
+            raise
 
-    def _start(self, text):
-        check_new_directory(self.out, "pass --resume to continue that run, or choose "
-                                      "another --out")
-        # A run directory fills as training goes (checkpoints, metrics): it is created now.
-        self.out.mkdir(parents=True, exist_ok=True)
+    def _start(self):
+        self._check_new_run()
         config = self.config
-        self.tokenizer = make_tokenizer(text, config.char, config.vocab_size, log=self.log)
-        self.ids = encode_corpus(self.tokenizer, text)
+        self.tokenizer = make_tokenizer(self.text, config.char, config.vocab_size, log=self.log)
+        self.ids = encode_corpus(self.tokenizer, self.text)
+        self._split()
         self.model = GPT(config.model_config(self.tokenizer.vocab_size), seed=config.seed)
         self.optimizer = make_optimizer(self.model, config)
         self.iteration = 0
         self.batch_generator = np.random.default_rng([config.seed, 2])
-        (self.out / METRICS_FILE).write_text("")
+        self.metrics = MetricsLog.start(self.out / METRICS_FILE)
 
-    def _restore(self, text):
+    def _check_new_run(self):
+        """A new run may take an empty directory, or one whose run saved no progress: it was
+        stopped before its first save, or saved only iteration 0 (a failed or killed start)."""
+        directory, out = self.directory, self.out
+        if directory.has_file(STATE_FILE):
+            iteration = int(tt.load(out / STATE_FILE)["iteration"])
+            if iteration > 0:
+                raise FileExistsError(f"{out} already exists and holds a run saved at "
+                                      f"iteration {iteration}; pass --resume to continue that "
+                                      f"run, or choose another --out")
+        # Anything else there is not ours: a model without training state, the user's files.
+        not_ours = directory.unknown_entries() or (
+            not directory.has_file(STATE_FILE)
+            and any(directory.has_file(name) for name in CHECKPOINT_FILES))
+        if not_ours:
+            raise FileExistsError(f"{out} already exists and is not empty; choose another "
+                                  f"--out or remove it first")
+        if os.listdir(out):
+            self.log(f"{out} holds a run that saved no progress: starting it again")
+
+    def _restore(self):
         self.model, self.tokenizer, state = load_checkpoint(self.out)
         check_resume(self.config, TrainConfig(**state["config"]))
-        self.ids = encode_corpus(self.tokenizer, text)
+        self.ids = encode_corpus(self.tokenizer, self.text)
         if hashlib.sha256(self.ids.tobytes()).hexdigest() != state["data_sha256"]:
             raise ValueError("incompatible resume: the training text is not the one this run "
                              "started with")
+        self._split()
         self.model.config.dropout = self.config.dropout
         self.optimizer = make_optimizer(self.model, self.config)
         self.optimizer.load_state_dict(state["optimizer"])
@@ -222,36 +325,99 @@ class Run:
         self.batch_generator = np.random.default_rng()
         self.batch_generator.bit_generator.state = state["batch_rng"]
         self.model.dropout_generator.bit_generator.state = state["dropout_rng"]
-        keep_metrics_up_to(self.out / METRICS_FILE, self.iteration)
+        self.metrics = MetricsLog.resume(self.out / METRICS_FILE, state.get("metrics_lines"),
+                                         self.iteration, warn=self._warn)
+        self.saved = (self.iteration, len(self.metrics.entries))
+
+    def _split(self):
+        self.train_ids, self.val_ids = split_ids(self.ids)
+        for name, ids in (("training", self.train_ids), ("validation", self.val_ids)):
+            if len(ids) < self.config.block_size + 1:
+                raise ValueError(f"the {name} split has {len(ids)} tokens, fewer than one "
+                                 f"window of block_size + 1 = {self.config.block_size + 1}")
+
+    def _warn(self, message):
+        self.log(f"warning: {message}")
+
+    def close(self):
+        if self.metrics is not None:
+            self.metrics.close()
+        if self.directory is not None:
+            self.directory.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    # ----- saving and logging ----------------------------------------------------------------
 
     def state(self):
         return {"config": dataclasses.asdict(self.config), "iteration": self.iteration,
                 "batch_rng": self.batch_generator.bit_generator.state,
                 "dropout_rng": self.model.dropout_generator.bit_generator.state,
-                "data_sha256": hashlib.sha256(self.ids.tobytes()).hexdigest()}
+                "data_sha256": hashlib.sha256(self.ids.tobytes()).hexdigest(),
+                "metrics_lines": len(self.metrics.entries)}
 
     def save(self):
-        save_checkpoint(self.out, self.model, self.tokenizer, self.optimizer, self.state())
-        svg = loss_curve_svg(read_metrics(self.out / METRICS_FILE), title=str(self.out))
-        with atomic_write(self.out / "loss.svg") as f:          # the curve beside the model
-            f.write(svg.encode("utf-8"))
+        """A checkpoint of the current iteration, replacing the last one as a whole."""
+        state = self.state()
+        svg = loss_curve_svg(self.metrics.entries, title=str(self.out))
+
+        def write_files(folder):
+            save_checkpoint(folder, self.model, self.tokenizer, self.optimizer, state)
+            with atomic_write(folder / SVG_FILE) as f:         # the curve beside the model
+                f.write(svg.encode("utf-8"))
+
+        try:
+            self.metrics.sync()                # the lines the checkpoint counts are on disk
+            self.directory.replace_checkpoint(write_files)
+        except OSError as error:
+            raise OSError(error.errno, f"{error.strerror}: could not save iteration "
+                                       f"{self.iteration}; {self._what_is_saved()}",
+                          error.filename) from None
+        self.saved = (self.iteration, len(self.metrics.entries))
+
+    def up_to_date(self):
+        """True if the checkpoint on disk holds everything done and logged so far."""
+        return self.saved == (self.iteration, len(self.metrics.entries))
+
+    def _what_is_saved(self):
+        if self.saved is None:
+            return "nothing was saved (start the run again once the problem is fixed)"
+        return (f"{self.out} holds the checkpoint of iteration {self.saved[0]} (continue with "
+                f"--resume --out {self.out})")
 
     def record(self, entry):
-        with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
+        self.metrics.append(entry)
 
-    def evaluate(self, val_batches):
+    def evaluation_at(self, iteration):
+        """The logged evaluation of `iteration`, or None."""
+        for entry in reversed(self.metrics.entries):
+            if entry["iter"] == iteration and "val_loss" in entry:
+                return entry
+        return None
+
+    def evaluate(self, val_batches, stop):
         config = self.config
+        label = f"eval  iter {self.iteration:5d}"
+
+        def estimate(what, ids, n_batches, seed):
+            progress = EvaluationProgress(f"{label} | {what} loss", n_batches, self.log,
+                                          stop.check)
+            return check_finite_loss(estimate_loss(self.model, ids, config, n_batches, seed,
+                                                   on_batch=progress), f"the {what} loss")
+
         entry = {"iter": self.iteration,
-                 "train_loss_eval": check_finite_loss(
-                     estimate_loss(self.model, self.train_ids, config, config.eval_iters,
-                                   seed=config.seed + 10), "the training loss"),
-                 "val_loss": check_finite_loss(
-                     estimate_loss(self.model, self.val_ids, config, val_batches,
-                                   seed=config.seed + 20), "the validation loss"),
+                 "train_loss_eval": estimate("training", self.train_ids, config.eval_iters,
+                                             config.seed + 10),
+                 "val_loss": estimate("validation", self.val_ids, val_batches,
+                                      config.seed + 20),
                  "val_batches": val_batches}
         self.record(entry)
-        self.log(f"eval  iter {self.iteration:5d} | train loss {entry['train_loss_eval']:.4f} | "
+        self.log(f"{label} | train loss {entry['train_loss_eval']:.4f} | "
                  f"val loss {entry['val_loss']:.4f} ({val_batches} batches)")
         return entry
 
@@ -269,56 +435,42 @@ def check_resume(config, saved):
                              f"{getattr(saved, name)}")
 
 
-def keep_metrics_up_to(path, iteration):
-    """Drop logged lines from after the checkpoint (they will be logged again)."""
-    if not path.is_file():
-        return
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
-             if line and json.loads(line)["iter"] <= iteration]
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-
-class StopRequest:
-    """Turns the first Ctrl-C into a request to stop after the current iteration (so the
-    checkpoint is consistent); a second Ctrl-C interrupts at once."""
-
-    def __init__(self):
-        self.requested = False
-        self.previous = None
-
-    def __enter__(self):
-        try:
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:            # not the main thread: no signal handling
-            self.previous = None
-        return self
-
-    def _handle(self, signum, frame):
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
-
-
 def train(config, resume=False, log=print):
     """Train (or, with resume, continue) a run; returns a dict with the losses per iteration,
-    the final validation loss, the sample and the output directory."""
+    the final validation loss, the sample and the output directory. Ctrl-C or SIGTERM saves
+    the latest completed iteration and raises Stopped."""
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
-    run = Run(config, resume=resume, log=log)
-    model, c = run.model, config
+    with StopSignals() as stop, Run(config, resume, log, stop) as run:
+        try:
+            return run_to_the_end(run, stop)
+        except Stopped:
+            if not run.up_to_date():
+                run.save()
+            log(f"stopped at iteration {run.iteration}; checkpoint saved in {run.out} "
+                f"(continue with --resume --out {run.out})")
+            raise
+
+
+def run_to_the_end(run, stop):
+    """The loop: train to max_iters with an evaluation and a save every eval_interval
+    iterations, a final evaluation and save, and a sample. Raises Stopped at a safe point
+    after a signal."""
+    model, c, log = run.model, run.config, run.log
     log(f"{model.num_parameters():,} parameters; {len(run.train_ids):,} training and "
         f"{len(run.val_ids):,} validation tokens; vocabulary {run.tokenizer.vocab_size}; "
         f"writing to {run.out}")
+    if run.saved is None:
+        run.save()                     # iteration 0: from now on there is always a checkpoint
     losses, interval_start, interval_time = {}, run.iteration, 0.0
     tokens_per_iter = c.batch_size * c.block_size * c.grad_accum
-    with StopRequest() as stop, quiet_divergence():
+    with quiet_divergence():
         while run.iteration < c.max_iters:
-            if run.iteration % c.eval_interval == 0 and run.iteration > 0:
-                run.evaluate(c.eval_iters)
+            stop.check()
+            if (run.iteration % c.eval_interval == 0 and run.iteration > 0
+                    and run.evaluation_at(run.iteration) is None):
+                run.evaluate(c.eval_iters, stop)
                 run.save()
+                stop.check()
             lr = learning_rate(c, run.iteration)
             optim.set_lr(run.optimizer, lr)
             started = time.perf_counter()
@@ -332,17 +484,18 @@ def train(config, resume=False, log=print):
                             "tokens_per_sec": tokens_per_iter / ms * 1000})
                 log(progress_line(run.iteration, c.max_iters, loss, lr, ms, tokens_per_iter))
                 interval_start, interval_time = run.iteration, 0.0
-            if stop.requested:
-                run.save()
-                log(f"stopped at iteration {run.iteration}; checkpoint saved in {run.out} "
-                    f"(continue with --resume --out {run.out})")
-                raise KeyboardInterrupt
-    with quiet_divergence():
-        final = run.evaluate(c.final_eval_iters)       # a last step's divergence shows here
-    run.save()
+        # The final figure: at least final_eval_iters validation batches. A resumed run that
+        # had finished (or a shorter --max-iters) may have logged it already.
+        final = run.evaluation_at(run.iteration)
+        if final is None or final["val_batches"] < c.final_eval_iters:
+            final = run.evaluate(c.final_eval_iters, stop)    # a last step's divergence shows
+    if not run.up_to_date():
+        run.save()
+    stop.check()
     result = {"losses": losses, "val_loss": final["val_loss"], "out": run.out, "sample": ""}
     if c.sample_tokens:
-        result["sample"] = sample_text(model, run.tokenizer, c, c.sample_tokens, seed=c.seed)
+        result["sample"] = sample_text(model, run.tokenizer, c, c.sample_tokens, seed=c.seed,
+                                       on_token=stop.check)
         log("sample:\n" + result["sample"])
         found, total = words_found(result["sample"], run.text)
         result["words_found"] = (found, total)
@@ -362,4 +515,9 @@ def words_found(sample, text):
 def progress_line(it, max_iters, loss, lr, ms, tokens_per_iter):
     left = (max_iters - it) * ms / 1000
     return (f"iter {it:5d}/{max_iters} | loss {loss:.4f} | lr {lr:.2e} | {ms:6.1f} ms/iter | "
-            f"{tokens_per_iter / ms * 1000:8,.0f} tok/s | {int(left // 60)}m{int(left % 60):02d}s left")
+            f"{tokens_per_iter / ms * 1000:8,.0f} tok/s | {duration(left)} left")
+
+
+def duration(seconds):
+    """'4m05s'."""
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"

@@ -19,15 +19,18 @@ Pickle is never used because loading a pickle runs code the file chooses; a chec
 downloaded from somewhere must not be able to do that.
 """
 import contextlib
+import errno
 import json
 import os
-import tempfile
+import re
+import uuid
 import zipfile
 
 import numpy as np
 
 STRUCTURE_KEY = "__tinytorch__"      # the npz entry with the JSON skeleton of a nested object
 _ARRAY_MARK = "__ndarray__"          # {"__ndarray__": entry name} stands for an array in it
+TEMPORARY_PREFIX = ".tmp-"           # atomic_write's temporary files: .tmp-<8 hex>-<name>
 
 
 @contextlib.contextmanager
@@ -36,28 +39,73 @@ def atomic_write(path):
 
     The data is flushed and fsynced before `os.replace` renames it over `path` (a rename within
     one directory is atomic), so a crash or Ctrl-C mid-save leaves either the old file or the
-    new one, never half of one. On an exception the temporary file is removed.
+    new one, never half of one. On an exception the temporary file is removed. The file gets
+    the permissions the user's umask gives (as `open` would make it), and an error names
+    `path`, never the temporary file (`.tmp-<8 hex digits>-<name>`, see `leftover_temporaries`).
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix="-" + os.path.basename(path))
+    if os.path.isdir(path):               # say so now, not after writing a large file
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    try:
+        fd, temp_path = _create_temporary(directory, os.path.basename(path))
+    except OSError as error:
+        raise _naming(error, path) from None
     try:
         with os.fdopen(fd, "wb") as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):   # gone already if the rename happened
             os.remove(temp_path)
+        if isinstance(error, OSError) and error.filename in (None, temp_path):
+            raise _naming(error, path) from None
         raise
-    if hasattr(os, "O_DIRECTORY"):
-        # Make the rename itself survive a power cut (POSIX: fsync the directory entry).
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    fsync_directory(directory)    # make the rename itself survive a power cut
+
+
+def _create_temporary(directory, name):
+    """(fd, path) of a new file `.tmp-<8 hex>-<name>` in `directory`, open for writing.
+
+    Not tempfile.mkstemp: it makes files private to their owner (0600), and a checkpoint or
+    a picture should get the permissions any file the user creates gets (0666 minus umask)."""
+    while True:
+        temp_path = os.path.join(directory,
+                                 f"{TEMPORARY_PREFIX}{uuid.uuid4().hex[:8]}-{name[:200]}")
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            return os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp_path
+        except FileExistsError:
+            continue                      # a name already taken: draw another
+
+
+def _naming(error, path):
+    """The same kind of OSError as `error`, about `path` (not the temporary file)."""
+    return type(error)(error.errno, error.strerror or str(error), path)
+
+
+def leftover_temporaries(directory, names):
+    """The temporary files `atomic_write` left in `directory` for files called one of `names`
+    (a process killed mid-write leaves one; nothing else removes it)."""
+    pattern = re.compile(re.escape(TEMPORARY_PREFIX) + r"[0-9a-f]{8}-(.*)")
+    found = []
+    for entry in os.scandir(directory):
+        match = pattern.fullmatch(entry.name)
+        if match and match[1] in names and entry.is_file(follow_symlinks=False):
+            found.append(entry.path)
+    return found
+
+
+def fsync_directory(directory):
+    """Make the entries of `directory` (new names, renames, removals) durable (POSIX)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return                            # Windows: no directory handles to fsync
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def save(state_dict, path):

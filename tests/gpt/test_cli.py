@@ -110,6 +110,41 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
 
 
+def test_sigterm_is_ctrl_c_and_a_second_run_on_the_directory_is_refused_at_once(tmp_path):
+    import re
+
+    import tinytorch as tt
+    flags = small_run_flags(tmp_path)
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "gpt", "train", *map(str, flags),
+                                "--max-iters", "100000", "--eval-interval", "100000",
+                                "--log-interval", "1"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:                       # wait until training is under way
+        if line.startswith("iter"):
+            break
+    try:
+        assert_one_line_error(gpt("train", *flags, "--max-iters", 10),
+                              str(out), "another training run is using this directory")
+        assert_one_line_error(gpt("train", "--out", out, "--resume"),
+                              "another training run is using this directory")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM and stderr == ""
+    stopped = re.fullmatch(rf"stopped at iteration (\d+); checkpoint saved in {re.escape(str(out))}"
+                           rf" \(continue with --resume --out {re.escape(str(out))}\)",
+                           stdout.splitlines()[-1])
+    assert stopped, stdout[-300:]
+    iteration = int(stopped[1])
+    assert tt.load(out / "train_state.npz")["iteration"] == iteration
+    resumed = gpt("train", "--out", out, "--resume", "--max-iters", iteration + 2,
+                  "--sample-tokens", 0)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"iter {iteration + 1:5d}/{iteration + 2}" in resumed.stdout
+    assert f"iter {iteration:5d}/" not in resumed.stdout
+
+
 def test_attention_heatmap_in_the_terminal_and_as_svg(shared_data, tmp_path):
     import xml.etree.ElementTree as ET
     svg = tmp_path / "map.svg"
@@ -164,7 +199,19 @@ def test_a_run_that_diverges_on_its_last_step_is_a_one_line_error_and_saves_no_m
                                    "--out", out, "--epochs", 1, "--subset", 8]}[command]
     result = gpt(command, *flags, "--lr", "1e30")
     assert_one_line_error(result, "loss became nan", "try a smaller --lr")  # no RuntimeWarning
-    assert not (out / "model.safetensors").exists()
+    if command != "train":
+        assert not (out / "model.safetensors").exists()
+        return
+    # train saved iteration 0 at its start, never the diverged weights; a run that made no
+    # progress does not block its directory: the same command with a smaller --lr works
+    import numpy as np
+
+    import tinytorch as tt
+    from tinytorch import safetensors
+    assert tt.load(out / "train_state.npz")["iteration"] == 0
+    assert all(np.isfinite(w).all()
+               for w in safetensors.load_file(out / "model.safetensors").values())
+    assert gpt(command, *flags, "--lr", "1e-3").returncode == 0
 
 
 @pytest.mark.parametrize("command", ["train", "finetune-classify", "finetune-instruct"])

@@ -94,11 +94,11 @@ def test_incompatible_resume_is_refused(tmp_path):
         train(config, resume=True, log=quiet)
 
 
-def test_a_half_written_checkpoint_is_detected(tmp_path):
+def test_weights_that_do_not_match_the_training_state_are_detected(tmp_path):
     train(tiny_config(tmp_path, "run", max_iters=2), log=quiet)
     weights = tmp_path / "run" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
-    with pytest.raises(ValueError, match="interrupted"):
+    with pytest.raises(ValueError, match="does not match train_state.npz .*different saves"):
         train(tiny_config(tmp_path, "run", max_iters=4), resume=True, log=quiet)
 
 
@@ -142,3 +142,123 @@ def test_a_bpe_run_on_documents_separated_by_end_of_text(tmp_path):
     with open(config.data, "w", encoding="utf-8") as f:
         f.write("<|endoftext|>".join(documents))
     train(config, resume=True, log=quiet)       # the same ids again, so resuming is allowed
+
+
+# ----- the run directory: one line each, one run at a time, what a new run may take over -----
+
+def entries(out, *keys):
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    return [(line["iter"], key) for line in lines for key in keys if key in line]
+
+
+def test_a_resume_logs_every_line_once_and_the_curve_plots_each_point_once(tmp_path):
+    config = tiny_config(tmp_path, "run", max_iters=10)
+    first = train(config, log=quiet)
+    out = tmp_path / "run"
+    before = (out / "metrics.jsonl").read_text()
+    # resumed with nothing left to do: no second final evaluation, nothing logged
+    again = train(config, resume=True, log=quiet)
+    assert again["losses"] == {} and again["val_loss"] == first["val_loss"]
+    assert (out / "metrics.jsonl").read_text() == before
+    # continued, after a kill cut a line short: that line is dropped with a warning
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write('{"iter": 11, "lo')
+    lines = []
+    train(tiny_config(tmp_path, "run", max_iters=12), resume=True, log=lines.append)
+    assert f"warning: {out / 'metrics.jsonl'}, line {before.count(chr(10)) + 1} was cut short" in (
+        "\n".join(lines))
+    logged = entries(out, "loss", "val_loss")
+    assert len(logged) == len(set(logged))
+    assert [it for it, key in logged if key == "loss"] == list(range(1, 13))
+    assert [it for it, key in logged if key == "val_loss"] == [5, 10, 12]
+    svg = ET.fromstring((out / "loss.svg").read_text())
+    paths = {p.get("class"): p.get("d") for p in svg.iter("{http://www.w3.org/2000/svg}path")}
+    assert paths["train"].count(",") == 12 and paths["val"].count(",") == 3
+
+
+def test_a_finished_run_leaves_only_its_files_with_the_umask_permissions(tmp_path):
+    import os
+    previous = os.umask(0o027)
+    try:
+        train(tiny_config(tmp_path, "run", max_iters=6), log=quiet)
+    finally:
+        os.umask(previous)
+    out = tmp_path / "run"
+    assert sorted(os.listdir(out)) == ["config.json", "loss.svg", "metrics.jsonl",
+                                       "model.safetensors", "tokenizer.chars.json",
+                                       "train_state.npz"]
+    assert os.stat(out).st_mode & 0o777 == 0o750
+    assert {os.stat(p).st_mode & 0o777 for p in out.iterdir()} == {0o640}
+
+
+def test_a_second_run_on_the_same_directory_is_refused_at_once(tmp_path):
+    from gpt.train import open_run_directory
+    train(tiny_config(tmp_path, "run", max_iters=2), log=quiet)
+    lines = []
+    with open_run_directory(tmp_path / "run", resume=True, log=quiet):      # a run under way
+        for resume in (True, False):
+            with pytest.raises(BlockingIOError, match="another training run is using"):
+                train(tiny_config(tmp_path, "run", max_iters=4), resume=resume,
+                      log=lines.append)
+    assert lines == []                                       # refused before anything else
+    train(tiny_config(tmp_path, "run", max_iters=4), resume=True, log=quiet)
+
+
+def test_a_run_that_saved_no_progress_does_not_block_its_directory(tmp_path):
+    import os
+
+    import tinytorch as tt
+    out = tmp_path / "run"
+    # a failed start (too short a text for one window) leaves an empty directory at most
+    short = tmp_path / "short.txt"
+    short.write_text("tiny", encoding="utf-8")
+    with pytest.raises(ValueError, match="block_size"):
+        train(tiny_config(tmp_path, "run", data=str(short)), log=quiet)
+    assert os.listdir(out) == []
+    # a kill before the first save leaves at most metrics.jsonl: the same command works,
+    # while --resume says why it cannot
+    (out / "metrics.jsonl").write_text('{"iter": 1, "loss": 3.0}\n')
+    with pytest.raises(FileNotFoundError, match="no train_state.npz.*without --resume"):
+        train(tiny_config(tmp_path, "run"), resume=True, log=quiet)
+    # a run that diverged at once keeps only its iteration-0 checkpoint: so does this one
+    with pytest.raises(FloatingPointError):
+        train(tiny_config(tmp_path, "run", max_iters=3, lr=1e30), log=quiet)
+    assert tt.load(out / "train_state.npz")["iteration"] == 0
+    # a new run over it (here with another tokenizer) takes the directory over whole
+    lines = []
+    result = train(tiny_config(tmp_path, "run", char=False, vocab_size=260, max_iters=2),
+                   log=lines.append)
+    assert lines[0] == f"{out} holds a run that saved no progress: starting it again"
+    assert not (out / "tokenizer.chars.json").exists() and (out / "tokenizer.bpe").exists()
+    assert [it for it, _ in entries(out, "loss")] == [1, 2] and result["val_loss"] > 0
+    # now it holds progress: a new run is refused, pointing at --resume
+    with pytest.raises(FileExistsError, match="holds a run saved at iteration 2; pass --resume"):
+        train(tiny_config(tmp_path, "run"), log=quiet)
+
+
+def test_a_directory_that_is_not_a_run_is_never_taken_over(tmp_path, shared_data):
+    import shutil
+    model_dir = tmp_path / "gpt2-tiny"                  # a model without training state
+    shutil.copytree(shared_data / "gpt2-tiny", model_dir)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    for taken in (model_dir, notes):
+        before = sorted(p.name for p in taken.iterdir())
+        with pytest.raises(FileExistsError, match="already exists and is not empty"):
+            train(tiny_config(tmp_path, taken.name), log=quiet)
+        assert sorted(p.name for p in taken.iterdir()) == before
+
+
+def test_a_long_evaluation_shows_its_progress_every_ten_seconds():
+    from gpt.train import EvaluationProgress
+    now = [0.0]                                 # a clock that moves 1 s per batch
+    lines, checks = [], []
+    progress = EvaluationProgress("eval  iter   250 | validation loss", 40, lines.append,
+                                  check=lambda: checks.append(1), clock=lambda: now[0])
+    for done in range(40):
+        now[0] = float(done)
+        progress(done)
+    assert len(checks) == 40                    # a stop request is looked for before each
+    assert lines == [f"eval  iter   250 | validation loss: {done} of 40 batches | 0m"
+                     f"{40 - done:02d}s left" for done in (10, 20, 30)]
