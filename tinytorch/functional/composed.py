@@ -84,6 +84,14 @@ def dropout(x, p=0.5, training=True, generator=None):
 
 
 def scaled_dot_product_attention(q, k, v, is_causal=False, dropout_p=0.0, generator=None):
+    """softmax(q k^T / sqrt(D), masked) @ v for q (B, H, Tq, D), k and v (B, H, Tk, D).
+
+    With is_causal, query i sees keys up to Tk - Tq + i (`causal_mask` gives True where it
+    must not look; fill those scores with -inf before the softmax). The attention weights
+    then go through `dropout(weights, dropout_p, training=dropout_p > 0, generator=generator)`
+    before @ v, as the fused kernel does. Built from Tensor ops only (no .data), so the engine
+    differentiates it; float32 stays float32 (scale by a Python float such as 1 / math.sqrt(D)).
+    """
     # BEGIN EXERCISE causal_attention: q k^T / sqrt(D), mask the future, softmax, @ v
     scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)    # (B, H, Tq, Tk)
     if is_causal:
