@@ -33,7 +33,7 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx, grad):                    # grad: (..., C), the shape of the output
-        # BEGIN EXERCISE embedding_backward: add row i of grad into row ids[i] of weight; repeats sum
+        # BEGIN EXERCISE embedding_backward: add grad's row i into weight's row ids[i]; repeats sum
         (ids,) = ctx.saved_tensors
         flat_ids = ids.reshape(-1)
         grad_rows = grad.reshape(len(flat_ids), -1)
