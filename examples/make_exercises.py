@@ -43,6 +43,8 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from gpt.output_dir import atomic_directory, check_new_directory
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("tinytorch", "bpe", "gpt")
 BEGIN = re.compile(r"^(\s*)# BEGIN EXERCISE ([A-Za-z_][A-Za-z0-9_]*): (.+)$")
@@ -206,19 +208,19 @@ def run_exercise_tests(root, names, solutions=None, timeout=None):
         if solutions:
             command += ["--exercise-solutions", str(solutions)]
         run = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout,
-                             env=project_env(root, PYTHONPATH=[Path(root) / "tests", root]))
+                             env=project_env(root, [Path(root) / "tests", root]))
         if not report.is_file():
             raise RuntimeError(f"running the exercises' tests in {root} failed:\n"
                                f"{(run.stdout + run.stderr)[-3000:]}")
         return json.loads(report.read_text(encoding="utf-8"))
 
 
-def project_env(root, PYTHONPATH, **extra):
+def project_env(root, path, **extra):
     """The environment for a pytest run in the project at `root`: its packages first on the
     path, the reference data where that project's tests look for it, no .pyc files."""
     data = os.environ.get("TINYGPT_SHARED_DATA",
                           str(Path(root).resolve().parent / "shared" / "data"))
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, PYTHONPATH)),
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, path)),
                 TINYGPT_SHARED_DATA=data, PYTHONDONTWRITEBYTECODE="1", **extra)
 
 
@@ -289,28 +291,35 @@ def copy_project(root, out):
 
 
 def write_student_copy(out, names=None, root=ROOT):
-    """Copy the project to `out` with the named exercises (all if None) blanked, and write
-    its EXERCISES.md and manifest; returns the exercises' descriptions in working order."""
+    """Copy the project to `out` (new or empty) with the named exercises (all if None)
+    blanked, with its EXERCISES.md and manifest, whole or not at all; returns the exercises'
+    descriptions in working order."""
     root, out = Path(root).resolve(), Path(out)
+    if out.resolve().is_relative_to(root):
+        raise ValueError(f"{out} is inside the project it would copy; choose a folder outside "
+                         f"it, such as ../student")
+    check_new_directory(out)
     exercises = find_exercises(root)
     names = [e.name for e in exercises] if names is None else list(dict.fromkeys(names))
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty")
     described = describe(root, names)
-    copy_project(root, out)
-    by_file = {}
-    for exercise in exercises:
-        if exercise.name in names:
-            by_file.setdefault(exercise.path, []).append(exercise)
-    for relative, file_exercises in by_file.items():
-        path = out / relative
-        path.write_text(blank(path.read_text(encoding="utf-8"), file_exercises), encoding="utf-8")
-    lines_in_copy = {e.name: e.begin for e in find_exercises(out)}   # blanking moved some
-    for exercise in described:
-        exercise["line"] = lines_in_copy[exercise["name"]]
-    manifest = {"made_from": str(root), "exercises": described}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    (out / "EXERCISES.md").write_text(exercises_page(described), encoding="utf-8")
+    with atomic_directory(out) as temporary:
+        copy_project(root, temporary)
+        by_file = {}
+        for exercise in exercises:
+            if exercise.name in names:
+                by_file.setdefault(exercise.path, []).append(exercise)
+        for relative, file_exercises in by_file.items():
+            path = temporary / relative
+            path.write_text(blank(path.read_text(encoding="utf-8"), file_exercises),
+                            encoding="utf-8")
+        # where each region is in the copy: blanking a region moves those below it
+        lines_in_copy = {e.name: e.begin for e in find_exercises(temporary)}
+        for exercise in described:
+            exercise["line"] = lines_in_copy[exercise["name"]]
+        manifest = {"made_from": str(root), "exercises": described}
+        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n",
+                                          encoding="utf-8")
+        (temporary / "EXERCISES.md").write_text(exercises_page(described), encoding="utf-8")
     return described
 
 
@@ -434,7 +443,7 @@ def run_graded_tests(project, name, test_files, reference, timeout):
     report = project / "graded.xml"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", name,
                f"--junitxml={report}", *test_files]
-    env = project_env(reference, PYTHONPATH=[project], TINYGPT_REQUIRE_DATA="1")
+    env = project_env(reference, [project], TINYGPT_REQUIRE_DATA="1")
     try:
         run = subprocess.run(command, cwd=project, capture_output=True, text=True,
                              timeout=timeout, env=env)

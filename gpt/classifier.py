@@ -115,10 +115,10 @@ class GPTClassifier(GPT):
 
 
 def last_token_features(hidden, lengths):
-    """The hidden state of each row's last real token: hidden (B, T, C) Tensor, lengths (B,)
-    ints in [1, T] or None (every row is T real tokens) -> (B, C) Tensor whose row b is
-    hidden[b, lengths[b] - 1]. Indexing the Tensor (not its .data) keeps the result in the
-    graph, so the head's gradient flows back into the body."""
+    """The hidden state of each row's last real token: hidden (B, T, C) Tensor, lengths B
+    ints in [1, T] (a list or an array) or None (every row is T real tokens) -> (B, C) Tensor
+    whose row b is hidden[b, lengths[b] - 1]. Indexing the Tensor (not its .data) keeps the
+    result in the graph, so the head's gradient flows back into the body."""
     # BEGIN EXERCISE last_token_pooling: row b of the result is hidden[b, lengths[b] - 1]
     B, T = hidden.shape[:2]
     last = np.full(B, T - 1) if lengths is None else np.asarray(lengths) - 1     # (B,)

@@ -21,8 +21,9 @@ def top_k_filter(logits, k):
 def top_p_filter(logits, p):
     """Keep, in each row of logits (B, V), the smallest set of most likely tokens whose
     probabilities (softmax of the row) add up to at least p, 0 < p <= 1 (nucleus sampling), and
-    set the others to -inf. The most likely token is always kept. Returns a new array: the
-    caller's is never changed."""
+    set the others to -inf. The most likely token is always kept. Logits in the thousands must
+    work (this module's `softmax` subtracts the max first). Returns a new array: the caller's is
+    never changed."""
     # BEGIN EXERCISE top_p_filter: drop a token once the mass before it reaches p
     order = np.argsort(-logits, axis=-1, kind="stable")                # most likely first
     sorted_logits = np.take_along_axis(logits, order, axis=-1)
@@ -40,7 +41,8 @@ def next_token_probs(logits, temperature=1.0, top_k=None, top_p=None):
     (B, V), temperature > 0. Divide the logits by the temperature (below 1 sharpens, above 1
     flattens), keep the top_k largest (`top_k_filter`, when top_k is not None), then the
     nucleus of mass top_p (`top_p_filter`, when top_p is not None), in that order, and
-    softmax each row. Work in float64 whatever the logits' dtype (sampling is cheap)."""
+    softmax each row. Work in float64 whatever the logits' dtype (sampling is cheap), and
+    leave the caller's logits as they are."""
     # BEGIN EXERCISE next_token_probs: softmax(logits / temperature) after top-k, then top-p
     scaled = logits.astype(np.float64) / temperature
     if top_k is not None:

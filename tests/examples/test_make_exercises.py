@@ -255,3 +255,7 @@ def test_unknown_names_and_existing_output_are_one_line_errors(tmp_path):
     (tmp_path / "full" / "file").write_text("x")
     result = run("examples/make_exercises.py", "--out", tmp_path / "full")
     assert result.returncode == 1 and "not empty" in result.stderr
+    inside = ROOT / "examples" / "student"
+    result = run("examples/make_exercises.py", "--out", inside)
+    assert result.returncode == 1 and "inside the project" in result.stderr
+    assert not inside.exists()

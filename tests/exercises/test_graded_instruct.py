@@ -20,11 +20,11 @@ class TestInstructionCollate:
         assert inputs.dtype == targets.dtype == np.int64
 
     def test_the_prompt_masked(self):
-        long, short = example([10, 11, 12, 13, 0], 3), example([20, 21, 0], 2)
-        _, targets = collate([long, short], pad_id=0, mask_prompt=True)
+        short, long = example([20, 21, 0], 2), example([10, 11, 12, 13, 0], 3)
+        _, targets = collate([short, long], pad_id=0, mask_prompt=True)
         # targets[t] is ids[t + 1]: masked while that is still a prompt token
-        np.testing.assert_array_equal(targets, [[IGNORE, IGNORE, 13, 0],
-                                                [IGNORE, 0, IGNORE, IGNORE]])
+        np.testing.assert_array_equal(targets, [[IGNORE, 0, IGNORE, IGNORE],
+                                                [IGNORE, IGNORE, 13, 0]])
 
     def test_a_prompt_of_one_token_masks_no_target(self):
         _, targets = collate([example([5, 6, 7, 1], 1)], pad_id=1, mask_prompt=True)

@@ -98,6 +98,12 @@ class TestTopPFilter:
                                                   [False, True, False, False],
                                                   [True, False, False, False]]
 
+    @pytest.mark.parametrize("p, n_kept", [(0.25, 1), (0.5, 2), (0.6, 3), (0.75, 3), (1.0, 4)])
+    def test_the_smallest_set_that_reaches_p(self, p, n_kept):
+        # four equal tokens of exactly 0.25 each: two of them reach 0.5 exactly, so the third
+        # is not needed (which two is a matter of ties, and not checked)
+        assert np.isfinite(top_p_filter(np.zeros((2, 4)), p)).sum(axis=-1).tolist() == [n_kept] * 2
+
     def test_p_of_one_keeps_everything(self):
         assert np.isfinite(top_p_filter(ROWS, 1.0)).all()
 

@@ -89,7 +89,8 @@ def scaled_dot_product_attention(q, k, v, is_causal=False, dropout_p=0.0, genera
     With is_causal, query i sees keys up to Tk - Tq + i (`causal_mask` gives True where it
     must not look; fill those scores with -inf before the softmax). The attention weights
     then go through `dropout(weights, dropout_p, training=dropout_p > 0, generator=generator)`
-    before @ v, as the fused kernel does. Built from Tensor ops only (no .data), so the engine
+    before @ v, as the fused kernel does. Scores in the hundreds must not overflow (`softmax`
+    here subtracts each row's max first). Built from Tensor ops only (no .data), so the engine
     differentiates it; float32 stays float32 (scale by a Python float such as 1 / math.sqrt(D)).
     """
     # BEGIN EXERCISE causal_attention: q k^T / sqrt(D), mask the future, softmax, @ v
