@@ -335,8 +335,8 @@ def exercises_page(described):
 This copy of the project has {len(described)} function bodies for you to write. Each one sits
 between `# BEGIN EXERCISE <name>: <hint>` and `# END EXERCISE <name>`, where the body is now
 `raise NotImplementedError(...)`. Read the function's docstring (it states everything the tests
-check), replace that line with your code between the markers (code outside them is not graded;
-a helper you need goes inside the body), and check it:
+check), replace that line with your code between the markers (code outside them is not graded:
+an import or a helper you need goes inside the body too), and check it:
 
     .venv/bin/python -m pytest -m <name>
 
@@ -463,7 +463,7 @@ def run_graded_tests(project, name, test_files, reference, timeout):
 
 
 def read_junit(path):
-    """[(test, first line of its failure or error, or None)] from pytest's JUnit XML; skipped
+    """[(test, its failure or error on one line, or None)] from pytest's JUnit XML; skipped
     tests count as failures (a graded test that cannot run grades nothing)."""
     cases = []
     for case in ElementTree.parse(path).iter("testcase"):
@@ -472,10 +472,16 @@ def read_junit(path):
                        None)
         message = None
         if problem is not None:
-            text = problem.get("message") or problem.text or problem.tag
-            message = text.strip().split("\n")[0]
+            message = one_line(problem.get("message") or problem.text or problem.tag)
         cases.append((test, message))
     return cases
+
+
+def one_line(text, limit=300):
+    """The non-empty lines of `text` joined by spaces, cut to `limit` characters: a failure
+    message for a table line (NumPy's start on the line after the exception's name)."""
+    joined = " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+    return joined if len(joined) <= limit else joined[:limit - 3] + "..."
 
 
 # ----- the command line ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ The report: {exercise: {"needs": [...], "reference": outcome, "variants": {file:
 an outcome being {"passed": n, "failed": n, "skipped": n, "first_failure": "test: message"}.
 """
 import importlib
+import inspect
 import json
 import sys
 import textwrap
@@ -29,6 +30,8 @@ from _pytest.runner import runtestprotocol
 from hypothesis import settings
 
 from exercise_tests import ROOT, exercises_of, load_make_exercises
+
+make_exercises = load_make_exercises()
 
 
 def pytest_addoption(parser):
@@ -56,7 +59,7 @@ def pytest_runtestloop(session):
     if session.testsfailed:
         raise session.Interrupted(f"{session.testsfailed} errors during collection")
     solutions = session.config.getoption("exercise_solutions")
-    exercises = {e.name: e for e in load_make_exercises().find_exercises(ROOT)}
+    exercises = {e.name: e for e in make_exercises.find_exercises(ROOT)}
     report = {}
     for name, items in items_by_exercise(session.items).items():
         function = live_function(exercises[name])
@@ -84,11 +87,12 @@ def items_by_exercise(items):
 
 
 def live_function(exercise):
-    """The function object whose body is the exercise's region, as imported now."""
+    """The function object whose body is the exercise's region, as imported now (beneath a
+    classmethod or a decorator made with functools.wraps)."""
     target = importlib.import_module(exercise.module)
     for part in exercise.function.split("."):
         target = getattr(target, part)
-    return getattr(target, "__func__", target)              # a classmethod's function
+    return inspect.unwrap(getattr(target, "__func__", target))
 
 
 def compile_body(exercise, function, path):
@@ -152,10 +156,4 @@ def run_items(items, stop_at_failure=False):
 def failure_message(report):
     """The exception and the start of its message, on one line."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    return one_line(crash.message if crash is not None else str(report.longrepr))
-
-
-def one_line(text, limit=300):
-    """The non-empty lines of `text` joined by spaces, cut to `limit` characters."""
-    joined = " ".join(line.strip() for line in str(text).splitlines() if line.strip())
-    return joined if len(joined) <= limit else joined[:limit - 3] + "..."
+    return make_exercises.one_line(crash.message if crash is not None else report.longrepr)

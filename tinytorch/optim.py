@@ -262,7 +262,8 @@ class Adam(Optimizer):
 
 def adam_update(param, grad, m, v, tmp, step, lr, beta1, beta2, eps, weight_decay, decoupled):
     """One Adam (or, with `decoupled`, AdamW) update, in place on param, m and v (arrays of one
-    shape; tmp is scratch memory of that shape, free to overwrite; grad is only read).
+    shape; tmp is scratch memory of that shape, holding anything, free to overwrite; grad is
+    only read).
     step is t = 1, 2, ... (the bias corrections use it). See Adam's docstring for the
     formulas and AdamW's for the decoupled decay. A float32 param stays float32 (lr, betas,
     eps and weight_decay arrive as Python floats; keep them so)."""
