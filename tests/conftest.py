@@ -54,9 +54,11 @@ def pytest_collection_modifyitems(config, items):
     config.stash[WAITING] = dependencies_still_blank(manifest) if manifest else {}
 
 
-def pytest_runtest_setup(item):
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
     """In a student copy, a test of an exercise whose tests run another exercise that is
-    still blank fails at once, naming that one, rather than with its NotImplementedError."""
+    still blank fails at once (before its body runs), naming that one, rather than with the
+    other one's NotImplementedError."""
     waiting = item.config.stash.get(WAITING, {})
     for name in exercises_of(item.nodeid):
         if waiting.get(name):

@@ -156,6 +156,8 @@ def test_an_exercise_waiting_for_a_blank_one_names_it(copy):
     assert (f"lora_forward's tests run topological_sort ({where}), still blank in this copy: "
             f"do it first") in waiting.stdout
     assert "NotImplementedError" not in waiting.stdout
+    summary = waiting.stdout.splitlines()[-1]
+    assert " failed" in summary and "error" not in summary        # failed, not broken
     alone = pytest_in(copy, "-m", "topological_sort", "tests/exercises")   # needs nothing
     assert alone.returncode != 0 and "NotImplementedError: topological_sort: " in alone.stdout
 

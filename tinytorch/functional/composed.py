@@ -93,7 +93,7 @@ def scaled_dot_product_attention(q, k, v, is_causal=False, dropout_p=0.0, genera
     here subtracts each row's max first). Built from Tensor ops only (no .data), so the engine
     differentiates it; float32 stays float32 (scale by a Python float such as 1 / math.sqrt(D)).
     """
-    # BEGIN EXERCISE causal_attention: q k^T / sqrt(D), mask the future, softmax, @ v
+    # BEGIN EXERCISE causal_attention: q k^T / sqrt(D), mask the future, softmax, dropout, @ v
     scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)    # (B, H, Tq, Tk)
     if is_causal:
         scores = scores.masked_fill(causal_mask(q.shape[-2], k.shape[-2]), float("-inf"))
