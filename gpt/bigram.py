@@ -15,8 +15,10 @@ def bigram_counts(ids, vocab_size):
     """counts (V, V) int64 for a 1-D sequence of token ids in [0, vocab_size):
     counts[a, b] = how often b directly follows a in `ids`."""
     ids = np.asarray(ids)
-    if ids.ndim != 1:
-        raise ValueError(f"bigram_counts wants a 1-D sequence of ids, got shape {ids.shape}")
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise ValueError(f"bigram_counts wants a 1-D sequence of integer ids, got "
+                         f"{ids.dtype} of shape {ids.shape}")
+    ids = ids.astype(np.int64)                 # also an empty list, which NumPy makes float
     check_ids(ids, vocab_size)                 # names the first id outside the vocabulary
     counts = np.zeros((vocab_size, vocab_size), dtype=np.int64)
     add_bigram_counts(counts, ids)

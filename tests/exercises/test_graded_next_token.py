@@ -59,3 +59,14 @@ class TestBigramCounts:
         assert counts.dtype == np.int64 and counts.shape == (5, 5)
         np.testing.assert_array_equal(counts, counts_by_loop(ids, 5))
         np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(ids[:-1], minlength=5))
+
+
+def test_bigram_counts_checks_its_ids():
+    """The wrapper's own checks (not graded: they are outside the exercise)."""
+    assert not bigram_counts([], 3).any()
+    with pytest.raises(IndexError, match="token id 3 is outside the vocabulary of size 3"):
+        bigram_counts([0, 3], 3)
+    with pytest.raises(ValueError, match="1-D sequence of integer ids, got float64"):
+        bigram_counts([0.0, 1.0], 3)
+    with pytest.raises(ValueError, match=r"shape \(1, 2\)"):
+        bigram_counts([[0, 1]], 3)
