@@ -43,11 +43,14 @@ def split_by_rank(piece, ranks, by_pair=False):
 
 
 def merge_by_rank(piece, ranks):
-    """Merge the bytes of `piece` by rank, tiktoken's loop; return the parts.
+    """Merge the bytes of `piece` by rank, tiktoken's loop; return the parts (a list of bytes
+    objects that join to `piece`).
 
-    `pair_ranks[i]` is the rank of merging parts i and i + 1 (NO_MERGE if that is not a
-    token). Each round merges the lowest (the leftmost on a tie), then recomputes only the two
-    pair ranks that changed: the merged part with its left and its right neighbour.
+    Start from single bytes. Each round, look up the rank of every adjacent pair of parts, that
+    is of their concatenation in `ranks` (a pair that is not a key cannot merge), merge the
+    pair with the lowest rank (the leftmost on a tie) into one part, and repeat until no
+    adjacent pair is in `ranks`. Only the two pairs around a merge change, so a fast loop keeps
+    the ranks of the pairs in a list and recomputes just those two.
 
     >>> merge_by_rank(b"abc", {b"ab": 256, b"bc": 257, b"abc": 258})
     [b'abc']

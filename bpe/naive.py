@@ -14,7 +14,8 @@ from bpe.train import (Progress, build_tokenizer, check_training_args, stopped_e
 
 
 def count_pairs(ids, counts=None):
-    """Add to `counts` (a dict pair -> count, new if None) each adjacent pair in `ids`.
+    """Add to `counts` (a dict pair -> count, new if None) each adjacent pair in `ids`, and
+    return it; overlapping pairs all count, and `ids` is left as it is.
 
     >>> count_pairs([97, 97, 97, 98])
     {(97, 97): 2, (97, 98): 1}

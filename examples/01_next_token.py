@@ -29,6 +29,7 @@ import numpy as np
 
 import tinytorch as tt
 import tinytorch.functional as F
+from gpt.bigram import bigram_counts
 from gpt.data import SHAKESPEARE_OPENING, split_ids
 from gpt.tokenizers import CharTokenizer
 
@@ -65,10 +66,9 @@ print(f"counted on {len(train_ids):,} characters, measured on {len(val_ids):,}")
 print("\n== 2. counting pairs: counts[a, b] = how often b follows a ==")
 print("the first pairs of the text: " +
       "  ".join(f"{text[i]!r}->{text[i + 1]!r}" for i in range(5)))
-counts = np.zeros((V, V), dtype=np.int64)                         # (V, V)
-# Every position i gives one pair (ids[i], ids[i + 1]); np.add.at adds 1 for each pair, also
-# when the same pair occurs many times (counts[a, b] += 1 would count repeats only once).
-np.add.at(counts, (train_ids[:-1], train_ids[1:]), 1)
+# Every position i gives one pair (ids[i], ids[i + 1]), and each adds 1, also when the same
+# pair occurs many times: step into gpt/bigram.py to see how.
+counts = bigram_counts(train_ids, V)                              # (V, V) int64
 print(f"counts {counts.shape}, {counts.sum():,} pairs in all; a corner of the table "
       f"(row: this character, column: the next one):")
 show_ids = [tokenizer.ids[ch] for ch in SHOW if ch in tokenizer.ids]

@@ -73,9 +73,8 @@ class GPTClassifier(GPT):
         """idx (B, T) int token ids, right-padded; lengths (B,) ints, the real tokens in each
         row (None: every row is T real tokens) -> logits (B, n_classes)."""
         hidden = self.hidden_states(idx)                                      # (B, T, C)
-        B, T = hidden.shape[:2]
-        last = last_token_positions(lengths, B, T)                            # (B,)
-        features = hidden[np.arange(B), last]                                 # (B, C)
+        check_lengths(lengths, *hidden.shape[:2])
+        features = last_token_features(hidden, lengths)                       # (B, C)
         return self.score(features, functions(self.config))                  # (B, n_classes)
 
     def generate(self, *args, **kwargs):
@@ -115,10 +114,22 @@ class GPTClassifier(GPT):
             **(extra_config or {})})
 
 
-def last_token_positions(lengths, batch_size, T):
-    """Index of each row's last real token, lengths - 1 (B,), checked against the batch."""
+def last_token_features(hidden, lengths):
+    """The hidden state of each row's last real token: hidden (B, T, C) Tensor, lengths B
+    ints in [1, T] (a list or an array) or None (every row is T real tokens) -> (B, C) Tensor
+    whose row b is hidden[b, lengths[b] - 1]. Indexing the Tensor (not its .data) keeps the
+    result in the graph, so the head's gradient flows back into the body."""
+    # BEGIN EXERCISE last_token_pooling: row b of the result is hidden[b, lengths[b] - 1]
+    B, T = hidden.shape[:2]
+    last = np.full(B, T - 1) if lengths is None else np.asarray(lengths) - 1     # (B,)
+    return hidden[np.arange(B), last]
+    # END EXERCISE last_token_pooling
+
+
+def check_lengths(lengths, batch_size, T):
+    """A ValueError unless lengths is None or (B,) integers between 1 and T."""
     if lengths is None:
-        return np.full(batch_size, T - 1)
+        return
     lengths = np.asarray(lengths)
     if lengths.shape != (batch_size,) or lengths.dtype.kind not in "iu":
         raise ValueError(f"lengths must be {batch_size} integers, one per row, got "
@@ -126,7 +137,6 @@ def last_token_positions(lengths, batch_size, T):
     if lengths.min() < 1 or lengths.max() > T:
         raise ValueError(f"lengths must be between 1 and the batch's {T} positions, got "
                          f"{lengths.min()} to {lengths.max()}")
-    return lengths - 1
 
 
 def label_names_from_hf(hf):

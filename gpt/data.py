@@ -124,7 +124,14 @@ def split_ids(ids, train_fraction=0.9):
 
 def get_batch(ids, block_size, batch_size, generator):
     """`batch_size` random windows of `ids`: inputs (B, T) and targets (B, T), int64, where
-    targets[b, t] = inputs[b, t + 1] is the token that follows inputs[b, t]."""
+    targets[b, t] = inputs[b, t + 1] is the token that follows inputs[b, t].
+
+    Each window is block_size + 1 consecutive tokens of ids (1-D) starting at a position drawn
+    uniformly by `generator` (an np.random.Generator) from every start where a whole window
+    fits, the last one included; inputs are its first T tokens, targets its last T. A ValueError
+    when ids hold fewer than block_size + 1 tokens.
+    """
+    # BEGIN EXERCISE get_batch: windows of T + 1 tokens at random starts; inputs [:-1], targets [1:]
     if len(ids) < block_size + 1:
         raise ValueError(f"the text has {len(ids)} tokens, fewer than one window of "
                          f"block_size + 1 = {block_size + 1} tokens; use a longer text or "
@@ -132,6 +139,7 @@ def get_batch(ids, block_size, batch_size, generator):
     starts = generator.integers(0, len(ids) - block_size, size=batch_size)
     windows = ids[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T + 1)
     return windows[:, :-1], windows[:, 1:]
+    # END EXERCISE get_batch
 
 
 def batches(n_examples, batch_size, generator=None):

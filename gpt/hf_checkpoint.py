@@ -59,17 +59,32 @@ def hf_to_state_dict(tensors):
     """Our {name: array} from a checkpoint's tensors: `transformer.` names, Linear layout."""
     state = {}
     for key, array in tensors.items():
-        if MASK_BUFFER.search(key):
-            continue
-        name = key if key.startswith(("transformer.", "lm_head.")) else "transformer." + key
-        if name.endswith(CONV1D_WEIGHTS):
-            array = array.T
-        state[name] = array
+        converted = hf_tensor_to_ours(key, array)
+        if converted is not None:                       # None: a mask buffer, not a weight
+            name, array = converted
+            state[name] = array
     head = state.pop("lm_head.weight", None)
     if head is not None and not np.array_equal(head, state.get("transformer.wte.weight")):
         raise ValueError("lm_head.weight differs from transformer.wte.weight; only a tied "
                          "LM head is implemented")
     return state
+
+
+def hf_tensor_to_ours(key, array):
+    """(our name, array in our layout) for one tensor of a GPT-2 checkpoint, or None for the
+    causal-mask buffers `h.N.attn.bias` and `h.N.attn.masked_bias` (MASK_BUFFER), which are
+    not parameters. A key without the `transformer.` prefix (OpenAI's files) gets it, except
+    `lm_head.*`; the four Conv1D weights (names ending in CONV1D_WEIGHTS), stored (in, out),
+    are transposed to Linear's (out, in); every other tensor is returned as it is.
+    """
+    # BEGIN EXERCISE hf_tensor_to_ours: skip mask buffers; add "transformer."; transpose Conv1D
+    if MASK_BUFFER.search(key):
+        return None
+    name = key if key.startswith(("transformer.", "lm_head.")) else "transformer." + key
+    if name.endswith(CONV1D_WEIGHTS):
+        array = array.T
+    return name, array
+    # END EXERCISE hf_tensor_to_ours
 
 
 def load_pretrained(model_class, directory, fused=True):

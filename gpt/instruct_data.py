@@ -167,7 +167,10 @@ def collate(examples, pad_id, mask_prompt=False):
     the loss: every padding target after the example's own end-of-text (which is kept, so the
     model learns to stop) and, with mask_prompt, every target that is still part of the
     prompt (so only the response, and its end, are learned).
+    An Example has `ids` (a list of ints) and `prompt_length` (ids[:prompt_length] is the
+    prompt). The examples are left as they are.
     """
+    # BEGIN EXERCISE instruction_collate: shift by one, pad with pad_id / -100; mask the prompt
     T = max(len(example) for example in examples) - 1
     inputs = np.full((len(examples), T), pad_id, dtype=np.int64)
     targets = np.full((len(examples), T), IGNORE_INDEX, dtype=np.int64)
@@ -177,5 +180,6 @@ def collate(examples, pad_id, mask_prompt=False):
         targets[row, :n] = example.ids[1:]      # ends with the end-of-text target
         if mask_prompt:
             # targets[t] is ids[t + 1]: a prompt token while t + 1 < prompt_length
-            targets[row, :example.prompt_length - 1] = IGNORE_INDEX
+            targets[row, :max(example.prompt_length - 1, 0)] = IGNORE_INDEX
     return inputs, targets
+    # END EXERCISE instruction_collate

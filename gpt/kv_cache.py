@@ -35,9 +35,16 @@ class KVCache:
         return self.keys.shape[3]
 
     def update(self, layer, k, v):
-        """Store the new keys and values k, v (B, H, T, D) of `layer` after the cached ones;
-        return all of them so far, (B, H, length + T, D) each."""
-        # BEGIN EXERCISE kv_cache_update: store k, v after the cached ones; return all
+        """Store the new keys and values k, v (B, H, T, D) Tensors of `layer` after the cached
+        ones, at positions length .. length + T - 1 of that layer only; return all of that
+        layer's so far, Tensors (B, H, length + T, D) each. `length` does not change here
+        (`advance` moves it once every layer has been updated).
+
+        The cache is for generation, which builds no graph: a RuntimeError saying to use
+        tt.no_grad() when k or v requires a gradient; a ValueError naming max_length when
+        length + T positions do not fit.
+        """
+        # BEGIN EXERCISE kv_cache_update: refuse grads; write layer's k, v at length..; return all
         if k.requires_grad or v.requires_grad:
             raise RuntimeError("the KV cache is for generation: run it under tt.no_grad()")
         start, end = self.length, self.length + k.shape[2]

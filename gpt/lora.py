@@ -85,11 +85,18 @@ class LoRALinear(nn.Module):
         return self.base.bias
 
     def forward(self, x, ops=F):
-        """x (..., in) -> (..., out). ops: tinytorch.functional or its composed twin."""
+        """x (..., in) Tensor -> (..., out): base(x, ops) + (alpha / r) * (x A^T) B^T.
+
+        ops is tinytorch.functional or its composed twin: call the base and the linear maps
+        through it (ops.linear). Tensor ops only (no .data), so that gradients reach lora_A
+        and lora_B; self.scaling (alpha / r) is a Python float, so float32 stays float32.
+        """
+        # BEGIN EXERCISE lora_forward: base(x, ops) + scaling * linear(linear(x, A), B)
         frozen = self.base(x, ops)                                       # (..., out)
         down = ops.linear(x, self.lora_A)                                # (..., r)
         # Scaling the rank-r activations rather than the output: r numbers per row, not out.
         return frozen + ops.linear(down * self.scaling, self.lora_B)     # (..., out)
+        # END EXERCISE lora_forward
 
     def delta_weight(self):
         """(alpha / r) B A as an ndarray (out, in): what training has added to W."""
@@ -97,8 +104,11 @@ class LoRALinear(nn.Module):
 
     def merge(self):
         """A plain nn.Linear computing the same function: weight W + (alpha / r) B A and the
-        same bias (copies, so the new layer shares no arrays with this one). Its parameters
-        are frozen or not as the base's are; `requires_grad_()` unfreezes them."""
+        same bias, in W's dtype (copies, so the new layer shares no arrays with this one,
+        and this layer and its base stay as they were). Its parameters are frozen or not as
+        the base's are (`requires_grad_()` unfreezes them), and it is in training mode or
+        not as this layer is."""
+        # BEGIN EXERCISE lora_merge: a new Linear with weight W + (alpha / r) B A, the same bias
         base = self.base
         merged = nn.Linear(base.in_features, base.out_features, bias=base.bias is not None,
                            dtype=base.weight.dtype)
@@ -111,6 +121,7 @@ class LoRALinear(nn.Module):
             merged.bias.requires_grad = base.bias.requires_grad
         merged.train(self.training)
         return merged
+        # END EXERCISE lora_merge
 
     def extra_repr(self):
         return f"rank={self.rank}, alpha={self.alpha}"

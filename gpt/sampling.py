@@ -7,16 +7,23 @@ import numpy as np
 
 
 def top_k_filter(logits, k):
-    """Keep the k largest logits of each row (ties with the k-th are kept too)."""
+    """Keep the k largest logits of each row of logits (B, V), k >= 1, and set the others to
+    -inf; ties with the k-th largest are kept too. Returns a new array (or `logits` itself
+    when k >= V): the caller's array is never changed."""
+    # BEGIN EXERCISE top_k_filter: per row, -inf for every logit below the row's k-th largest
     if k >= logits.shape[-1]:
         return logits
     kth_largest = np.partition(logits, -k, axis=-1)[..., -k, None]
     return np.where(logits < kth_largest, -np.inf, logits)
+    # END EXERCISE top_k_filter
 
 
 def top_p_filter(logits, p):
-    """Keep the smallest set of most likely tokens whose probabilities add up to at least p
-    (nucleus sampling). The most likely token is always kept."""
+    """Keep, in each row of logits (B, V), the smallest set of most likely tokens whose
+    probabilities (softmax of the row) add up to at least p, 0 < p <= 1 (nucleus sampling), and
+    set the others to -inf. The most likely token is always kept. Logits in the thousands must
+    work (this module's `softmax` subtracts the max first). Returns a new array: the caller's is
+    never changed."""
     # BEGIN EXERCISE top_p_filter: drop a token once the mass before it reaches p
     order = np.argsort(-logits, axis=-1, kind="stable")                # most likely first
     sorted_logits = np.take_along_axis(logits, order, axis=-1)
@@ -27,6 +34,23 @@ def top_p_filter(logits, p):
     np.put_along_axis(drop, order, drop_sorted, axis=-1)
     return np.where(drop, -np.inf, logits)
     # END EXERCISE top_p_filter
+
+
+def next_token_probs(logits, temperature=1.0, top_k=None, top_p=None):
+    """The distribution `next_tokens` draws from: probabilities (B, V) float64 for logits
+    (B, V), temperature > 0. Divide the logits by the temperature (below 1 sharpens, above 1
+    flattens), keep the top_k largest (`top_k_filter`, when top_k is not None), then the
+    nucleus of mass top_p (`top_p_filter`, when top_p is not None), in that order, and
+    softmax each row. Work in float64 whatever the logits' dtype (sampling is cheap), and
+    leave the caller's logits as they are."""
+    # BEGIN EXERCISE next_token_probs: softmax(logits / temperature) after top-k, then top-p
+    scaled = logits.astype(np.float64) / temperature
+    if top_k is not None:
+        scaled = top_k_filter(scaled, int(top_k))
+    if top_p is not None:
+        scaled = top_p_filter(scaled, top_p)
+    return softmax(scaled)
+    # END EXERCISE next_token_probs
 
 
 def softmax(logits):
@@ -43,16 +67,11 @@ def next_tokens(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if temperature == 0:
         return np.argmax(logits, axis=-1).astype(np.int64)
-    logits = logits.astype(np.float64) / temperature       # float64: sampling is cheap
-    if top_k is not None:
-        if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
-        logits = top_k_filter(logits, int(top_k))
-    if top_p is not None:
-        if not 0.0 < top_p <= 1.0:
-            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-        logits = top_p_filter(logits, top_p)
-    probs = softmax(logits)
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    probs = next_token_probs(logits, temperature, top_k, top_p)
     # Inverse-CDF sampling: one uniform number per row, the first token whose cumulative
     # probability exceeds it.
     generator = np.random.default_rng() if generator is None else generator

@@ -14,7 +14,8 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-from exercise_tests import EXERCISE_TESTS, exercises_of
+from exercise_tests import (EXERCISE_TESTS, dependencies_still_blank, do_first_message,
+                            exercises_of, read_manifest)
 
 ROOT = Path(__file__).resolve().parent.parent
 # ../shared/data beside the project; TINYGPT_SHARED_DATA points elsewhere (a student copy of
@@ -33,6 +34,10 @@ def shared_data():
     return SHARED_DATA
 
 
+# {exercise: [(dependency still blank, where)]} in a student copy (tests/exercise_tests.py)
+WAITING = pytest.StashKey()
+
+
 def pytest_configure(config):
     for name in EXERCISE_TESTS:
         config.addinivalue_line("markers", f"{name}: the tests that grade exercise {name}")
@@ -40,7 +45,21 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """Mark each test with the exercises it grades (tests/exercise_tests.py), so that
-    `pytest -m <exercise>` selects them."""
+    `pytest -m <exercise>` selects them. In a student copy, note which exercises still wait
+    for blank ones their tests run."""
     for item in items:
         for name in exercises_of(item.nodeid):
             item.add_marker(getattr(pytest.mark, name))
+    manifest = read_manifest()
+    config.stash[WAITING] = dependencies_still_blank(manifest) if manifest else {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """In a student copy, a test of an exercise whose tests run another exercise that is
+    still blank fails at once (before its body runs), naming that one, rather than with the
+    other one's NotImplementedError."""
+    waiting = item.config.stash.get(WAITING, {})
+    for name in exercises_of(item.nodeid):
+        if waiting.get(name):
+            pytest.fail(do_first_message(name, waiting[name]), pytrace=False)

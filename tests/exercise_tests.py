@@ -1,118 +1,151 @@
-"""Which tests grade which exercise (see examples/make_exercises.py).
+"""Which walk-through each exercise belongs to, and which tests grade it (for the exercise
+tool, examples/make_exercises.py).
 
-tests/conftest.py gives every test listed here a pytest marker named after its exercise, so
-`python -m pytest -m softmax_backward` runs exactly the tests that check that exercise. An
-entry is a test's node id; without brackets it selects every parametrization of the test.
+CHAPTERS maps each walk-through (examples/NN_name.py; the README's learning-path table gives
+its chapter) to its exercises, and each exercise to the tests that grade it: node ids, or the
+start of node ids up to a "::" or "[" (a test file, a class, a test without its parameters).
+tests/conftest.py marks every one of those tests with its exercise's name, so that
+`python -m pytest -m softmax_backward` runs exactly the tests that grade softmax_backward.
+
+The graded tests run in-process: the exercise tool swaps a function's body for a wrong or a
+right answer in the running process, which a subprocess would not see. Each exercise keeps
+wrong and right answers in tests/exercise_solutions/<exercise>/ that its graded tests must
+fail and pass (tests/exercises/test_exercise_solutions.py).
+
+In a student copy (made by `make_exercises.py --out`), `exercises.json` records the blanked
+exercises and, for each, the exercises its tests run (its dependencies, computed by running
+them); `dependencies_still_blank` tells conftest which of those a student has yet to do.
 """
+import importlib.util
+import json
+from pathlib import Path
 
-FUNCTIONAL = "tests/tinytorch/test_functional.py::"
-ENGINE = "tests/tinytorch/test_engine.py::"
-COVERAGE = "tests/tinytorch/test_function_coverage.py::test_gradcheck_case"
-PARTS = "tests/tinytorch/test_modern_parts.py::"
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = "exercises.json"           # in a student copy's top folder
+GRADED = "tests/exercises/test_graded_"
 
-EXERCISE_TESTS = {
-    "elementwise_backward": [
-        "tests/tinytorch/test_ops.py::test_unary_ops[tanh]",
-        f"{COVERAGE}[tinytorch.ops.elementwise.Tanh]",
-    ],
-    "matmul_backward": [
-        "tests/tinytorch/test_ops.py::test_matmul",
-        f"{COVERAGE}[tinytorch.ops.matmul.MatMul]",
-    ],
-    "unbroadcast": [
-        "tests/tinytorch/test_ops.py::test_binary_ops_broadcast",
-        f"{ENGINE}test_a_user_function_may_return_its_gradient_in_the_broadcast_shape",
-    ],
-    "topological_sort": [
-        f"{ENGINE}test_a_chain_of_ten_thousand_ops_does_not_hit_the_recursion_limit",
-        f"{ENGINE}test_a_48_block_residual_stack_backpropagates",
-        f"{ENGINE}test_the_walk_visits_a_node_once_however_many_paths_reach_it",
-        f"{ENGINE}test_a_node_used_many_times_runs_backward_once_with_the_summed_gradient",
-    ],
-    "softmax_backward": [
-        f"{FUNCTIONAL}test_fused_gradcheck[softmax]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[softmax]",
-        f"{COVERAGE}[tinytorch.functional.activations.Softmax]",
-    ],
-    "log_softmax_backward": [
-        f"{FUNCTIONAL}test_fused_gradcheck[log_softmax]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[log_softmax]",
-        f"{COVERAGE}[tinytorch.functional.activations.LogSoftmax]",
-    ],
-    "layer_norm_backward": [
-        f"{FUNCTIONAL}test_fused_gradcheck[layer_norm]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[layer_norm]",
-        f"{COVERAGE}[tinytorch.functional.normalization.LayerNorm]",
-    ],
-    "gelu_derivative": [
-        f"{FUNCTIONAL}test_fused_gradcheck[gelu]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[gelu]",
-        f"{COVERAGE}[tinytorch.functional.activations.GELU]",
-        f"{COVERAGE}[tinytorch.functional.mlp.GeluMLP]",
-    ],
-    "causal_attention": [
-        f"{FUNCTIONAL}test_composed_gradcheck[scaled_dot_product_attention]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[scaled_dot_product_attention]",
-        f"{FUNCTIONAL}test_causal_attention_ignores_the_future",
-    ],
-    "rms_norm_backward": [
-        f"{FUNCTIONAL}test_fused_gradcheck[rms_norm]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[rms_norm]",
-        f"{COVERAGE}[tinytorch.functional.normalization.RMSNorm]",
-        f"{PARTS}test_rms_norm_over_two_axes_and_its_gradient_by_hand",
-    ],
-    "apply_rotation": [
-        f"{FUNCTIONAL}test_fused_gradcheck[rotary_embedding]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[rotary_embedding]",
-        f"{COVERAGE}[tinytorch.functional.rotary.RotaryEmbedding]",
-        f"{PARTS}test_rotary_turns_each_pair_by_its_angle",
-        f"{PARTS}test_rotary_keeps_lengths_and_its_gradient_turns_back",
-    ],
-    "swiglu_backward": [
-        f"{FUNCTIONAL}test_fused_gradcheck[swiglu_mlp]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[swiglu_mlp]",
-        f"{COVERAGE}[tinytorch.functional.mlp.SwiGLUMLP]",
-    ],
-    "repeat_kv": [
-        f"{FUNCTIONAL}test_composed_gradcheck[scaled_dot_product_attention]",
-        f"{FUNCTIONAL}test_twins_agree_forward_and_backward[scaled_dot_product_attention]",
-        f"{FUNCTIONAL}test_fused_is_one_node_on_leaves_and_composed_only_primitives"
-        f"[scaled_dot_product_attention]",
-        f"{PARTS}test_repeat_kv_repeats_each_head_in_place",
-        f"{PARTS}test_grouped_query_attention_matches_the_definition",
-    ],
-    "bpe_count_pairs": [
-        "tests/bpe/test_bpe_naive.py::test_count_pairs_counts_overlapping_occurrences",
-        "tests/bpe/test_bpe_naive.py::test_count_pairs_adds_into_an_existing_dict",
-        "tests/bpe/test_bpe_naive.py::test_count_pairs_of_short_lists_is_empty",
-    ],
-    "bpe_merge_pair": [
-        "tests/bpe/test_bpe_naive.py::test_merge_pair_goes_left_to_right_without_overlap",
-        "tests/bpe/test_bpe_naive.py::test_merge_pair_leaves_other_ids_and_the_input_alone",
-    ],
-    "bpe_encode_by_rank": [
-        "tests/bpe/test_bpe_bytepair.py::test_lowest_rank_merges_first",
-        "tests/bpe/test_bpe_bytepair.py::test_ties_go_to_the_leftmost_pair",
-        "tests/bpe/test_bpe_bytepair.py::test_runs",
-        "tests/bpe/test_bpe_bytepair.py::test_heap_and_loop_agree",
-    ],
-    "top_p_filter": [
-        "tests/gpt/test_generate.py::test_top_p_filter_by_hand",
-    ],
-    "kv_cache_update": [
-        "tests/gpt/test_generate.py::test_kv_cache_shapes_grow_one_position_per_step",
-        "tests/gpt/test_generate.py::test_cache_gives_the_same_greedy_tokens_as_no_cache",
-        "tests/gpt/test_generate.py::test_kv_cache_refuses_graph_building",
-    ],
-    "adamw_step": [
-        "tests/tinytorch/test_optim.py::test_adamw_decoupled_weight_decay",
-        "tests/tinytorch/test_optim.py::test_adam",
-        "tests/tinytorch/test_xor.py::test_mlp_learns_xor_with_adamw",
-    ],
+CHAPTERS = {
+    "01_next_token.py": {
+        "bigram_counts": [f"{GRADED}next_token.py::TestBigramCounts"],
+    },
+    "02_autograd.py": {
+        "tanh_backward": [f"{GRADED}autograd.py::TestTanhBackward"],
+        "unbroadcast": [f"{GRADED}autograd.py::TestUnbroadcast"],
+        "topological_sort": [f"{GRADED}autograd.py::TestTopologicalSort"],
+    },
+    "03_backprop_by_hand.py": {
+        "matmul_backward": [f"{GRADED}backprop.py::TestMatmulBackward"],
+        "softmax_backward": [f"{GRADED}backprop.py::TestSoftmaxBackward"],
+        "log_softmax_backward": [f"{GRADED}backprop.py::TestLogSoftmaxBackward"],
+        "cross_entropy_backward": [f"{GRADED}backprop.py::TestCrossEntropyBackward"],
+    },
+    "04_bpe.py": {
+        "bpe_count_pairs": [f"{GRADED}bpe.py::TestCountPairs"],
+        "bpe_merge_pair": [f"{GRADED}bpe.py::TestMergePair"],
+        "bpe_encode_by_rank": [f"{GRADED}bpe.py::TestEncodeByRank"],
+    },
+    "05_embeddings.py": {
+        "embedding_backward": [f"{GRADED}embeddings.py::TestEmbeddingBackward"],
+        "apply_rotation": [f"{GRADED}modern_parts.py::TestApplyRotation"],
+    },
+    "06_data_windows.py": {
+        "get_batch": [f"{GRADED}data.py::TestGetBatch"],
+    },
+    "07_attention.py": {
+        "causal_attention": [f"{GRADED}attention.py::TestCausalAttention"],
+        "repeat_kv": [f"{GRADED}modern_parts.py::TestRepeatKv"],
+    },
+    "08_transformer_block.py": {
+        "layer_norm_backward": [f"{GRADED}block.py::TestLayerNormBackward"],
+        "gelu_derivative": [f"{GRADED}block.py::TestGeluDerivative"],
+        "rms_norm_backward": [f"{GRADED}modern_parts.py::TestRmsNormBackward"],
+        "swiglu_backward": [f"{GRADED}modern_parts.py::TestSwigluBackward"],
+    },
+    "09_sampling.py": {
+        "top_k_filter": [f"{GRADED}sampling.py::TestTopKFilter"],
+        "top_p_filter": [f"{GRADED}sampling.py::TestTopPFilter"],
+        "next_token_probs": [f"{GRADED}sampling.py::TestNextTokenProbs"],
+    },
+    "10_train_tiny.py": {
+        "adamw_step": [f"{GRADED}training.py::TestAdamwStep"],
+        "warmup_cosine_lr": [f"{GRADED}training.py::TestWarmupCosineLr"],
+        "clip_grad_norm": [f"{GRADED}training.py::TestClipGradNorm"],
+    },
+    "11_kv_cache.py": {
+        "kv_cache_update": [f"{GRADED}kv_cache.py::TestKVCacheUpdate"],
+    },
+    "12_load_gpt2.py": {
+        "hf_tensor_to_ours": [f"{GRADED}load_gpt2.py::TestHfTensorToOurs"],
+    },
+    "13_classify_spam.py": {
+        "last_token_pooling": [f"{GRADED}classify.py::TestLastTokenPooling"],
+    },
+    "14_instruction_tuning.py": {
+        "instruction_collate": [f"{GRADED}instruct.py::TestInstructionCollate"],
+    },
+    "15_lora.py": {
+        "lora_forward": [f"{GRADED}lora.py::TestLoraForward"],
+        "lora_merge": [f"{GRADED}lora.py::TestLoraMerge"],
+    },
 }
+
+# exercise -> its tests, and exercise -> its walk-through, in learning-path order
+EXERCISE_TESTS = {name: tests for exercises in CHAPTERS.values()
+                  for name, tests in exercises.items()}
+WALK_THROUGH = {name: example for example, exercises in CHAPTERS.items() for name in exercises}
+
+
+def grades(entry, nodeid):
+    """Whether the test `nodeid` is one that `entry` (a node id or the start of some) names."""
+    return nodeid == entry or nodeid.startswith((entry + "::", entry + "["))
 
 
 def exercises_of(nodeid):
     """The exercises a test (by node id) grades."""
     return [name for name, tests in EXERCISE_TESTS.items()
-            if any(nodeid == test or nodeid.startswith(test + "[") for test in tests)]
+            if any(grades(entry, nodeid) for entry in tests)]
+
+
+def test_files(names):
+    """The test files that hold the graded tests of the exercises `names`, each once."""
+    return sorted({entry.split("::")[0].split("[")[0] for name in names
+                   for entry in EXERCISE_TESTS[name]})
+
+
+def load_make_exercises(root=ROOT):
+    """examples/make_exercises.py (the tool: regions, copies, grading) as a module; examples/
+    is not a package."""
+    spec = importlib.util.spec_from_file_location(
+        "make_exercises", Path(root) / "examples" / "make_exercises.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_manifest(root=ROOT):
+    """The student copy's manifest (see make_exercises.py), or None in the project itself."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def dependencies_still_blank(manifest, root=ROOT):
+    """{exercise: [(dependency, where it is), ...]} for the copy's exercises whose tests run
+    blanked exercises that still hold nothing but their `raise NotImplementedError` line."""
+    blank = {}
+    for exercise in manifest["exercises"]:
+        path = Path(root) / exercise["path"]
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if exercise["blank_line"] in text.split("\n"):
+            blank[exercise["name"]] = f"{exercise['path']}:{exercise['line']}"
+    return {exercise["name"]: [(need, blank[need]) for need in exercise["needs"] if need in blank]
+            for exercise in manifest["exercises"]}
+
+
+def do_first_message(name, missing):
+    """What a test of exercise `name` says when exercises it depends on are still blank."""
+    listed = ", ".join(f"{need} ({where})" for need, where in missing)
+    return (f"{name}'s tests run {listed}, still blank in this copy: do "
+            f"{'it' if len(missing) == 1 else 'those'} first (EXERCISES.md lists a working "
+            f"order)")

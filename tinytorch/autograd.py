@@ -182,6 +182,8 @@ def unbroadcast(grad, shape):
 
     An input of shape (3, 1) added to one of shape (2, 3, 4) was stretched along the last axis
     and repeated along a new first one; its gradient is the output's gradient summed over both.
+    `grad` has at least as many axes as `shape` (leading axes are the added ones); the result
+    has exactly `shape`. `grad` may be a read-only view, and is never written into.
     """
     # BEGIN EXERCISE unbroadcast: sum over axes broadcasting added or stretched
     extra = grad.ndim - len(shape)
@@ -194,10 +196,14 @@ def unbroadcast(grad, shape):
 
 
 def _topological_order(root):
-    """Nodes reachable from `root`, each after every node that consumes its outputs.
+    """Nodes reachable from `root`, each after every node that consumes its outputs: a list
+    that starts with root, in which every node comes before the nodes that made its inputs.
 
+    A node's inputs are `node.inputs`; the node that made an input tensor is
+    `getattr(tensor, "_node", None)` (None for leaves and for arguments that are not tensors).
     Iterative depth-first search (a 10,000-op chain must not hit Python's recursion limit);
-    a node reached along many paths is visited once.
+    a node reached along many paths is listed once. A node whose graph was already released
+    (`node.freed`, after a backward without retain_graph) cannot be walked: `_raise_freed()`.
     """
     # BEGIN EXERCISE topological_sort: iterative DFS; each node after all its consumers
     order, visited = [], {root}

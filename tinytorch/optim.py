@@ -262,7 +262,11 @@ class Adam(Optimizer):
 
 def adam_update(param, grad, m, v, tmp, step, lr, beta1, beta2, eps, weight_decay, decoupled):
     """One Adam (or, with `decoupled`, AdamW) update, in place on param, m and v (arrays of one
-    shape; tmp is scratch memory of that shape). See Adam's docstring for the formulas."""
+    shape; tmp is scratch memory of that shape, holding anything, free to overwrite; grad is
+    only read).
+    step is t = 1, 2, ... (the bias corrections use it). See Adam's docstring for the
+    formulas and AdamW's for the decoupled decay. A float32 param stays float32 (lr, betas,
+    eps and weight_decay arrive as Python floats; keep them so)."""
     # BEGIN EXERCISE adamw_step: decay p, update m and v, bias-corrected step
     # Python floats, so a float32 parameter is updated in float32.
     step_size = lr / (1.0 - beta1 ** step)
@@ -324,14 +328,18 @@ def warmup_cosine_lr(it, max_lr, min_lr, warmup_iters, decay_iters):
 
     The warmup counts from it + 1, so the very first step already moves the weights (a step
     at lr 0 would be wasted); it reaches max_lr at it == warmup_iters, where the cosine starts.
-    The rate falls from max_lr to min_lr by it == decay_iters and stays there.
+    The rate falls from max_lr to min_lr by it == decay_iters and stays there (with
+    decay_iters == warmup_iters there is no cosine: min_lr from warmup_iters on). A Python
+    float.
     """
+    # BEGIN EXERCISE warmup_cosine_lr: linear warmup to max_lr, then half a cosine down to min_lr
     if it < warmup_iters:
         return max_lr * (it + 1) / (warmup_iters + 1)
     if it > decay_iters or decay_iters == warmup_iters:
         return min_lr
     ratio = (it - warmup_iters) / (decay_iters - warmup_iters)
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (max_lr - min_lr)
+    # END EXERCISE warmup_cosine_lr
 
 
 def set_lr(optimizer, lr):

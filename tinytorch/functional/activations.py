@@ -17,6 +17,8 @@ class Softmax(Function):
     Subtracting the max changes nothing mathematically and keeps e^x from overflowing.
     Backward, with s the output and g the incoming gradient:
         dL/dx_i = sum_j g_j ds_j/dx_i = s_i (g_i - sum_j g_j s_j)
+    Backward returns (dL/dx, None) (dim gets no gradient) and writes into neither g (other
+    inputs may share that array) nor the saved s (backward may run again with retain_graph).
     """
 
     @staticmethod
@@ -41,7 +43,9 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """log softmax(x)_i = x_i - max x - log sum_j e^(x_j - max x) along `dim`.
 
-    Backward: d/dx_i of sum_j g_j (x_j - logsumexp x) = g_i - softmax(x)_i sum_j g_j
+    Backward: d/dx_i of sum_j g_j (x_j - logsumexp x) = g_i - softmax(x)_i sum_j g_j,
+    with softmax(x) = exp(the saved output). It returns (dL/dx, None) and writes into neither
+    g nor the saved output.
     """
 
     @staticmethod

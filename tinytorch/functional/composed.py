@@ -141,7 +141,15 @@ def scaled_dot_product_attention(q, k, v, is_causal=False, dropout_p=0.0, genera
 
 def attend(q, k, v, is_causal, dropout_p, generator, scale):
     """The attention itself, for q (B, H, Tq, D) and k, v (B, H, Tk, D) with as many heads:
-    dropout(softmax(q k^T * scale + causal mask)) @ v, (B, H, Tq, Dv)."""
+    dropout(softmax(q k^T * scale + causal mask)) @ v, (B, H, Tq, Dv).
+
+    With is_causal, query i sees keys up to Tk - Tq + i (`causal_mask` gives True where it
+    must not look; fill those scores with -inf before the softmax). The attention weights
+    then go through `dropout(weights, dropout_p, training=dropout_p > 0, generator=generator)`
+    before @ v, as the fused kernel does. Scores in the hundreds must not overflow (`softmax`
+    here subtracts each row's max first). Built from Tensor ops only (no .data), so the engine
+    differentiates it; float32 stays float32 (`scale` is a Python float).
+    """
     # BEGIN EXERCISE causal_attention: q k^T * scale, mask the future (causal_mask), softmax, dropout, @ v
     scores = (q * scale) @ k.transpose(-2, -1)                           # (B, H, Tq, Tk)
     if is_causal:

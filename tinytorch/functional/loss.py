@@ -10,7 +10,10 @@ class CrossEntropy(Function):
     Rows whose target is ignore_index contribute nothing; "mean" divides by the rows that
     count (and gives 0, with zero gradients, when none does: PyTorch gives nan).
     With p = softmax(logits_n):  d loss_n / d logits_n = p - onehot(target_n), so backward
-    needs only p, which forward has computed anyway.
+    needs only p, which forward has computed anyway. It scales each row by the incoming
+    gradient: grad (N,) for reduction "none", a scalar for "sum", the scalar / count for
+    "mean"; an ignored row gets zeros. It returns (grad_logits, None, None, None) and writes
+    into neither `grad` nor the saved arrays (backward may run again with retain_graph).
     """
 
     @staticmethod
@@ -37,7 +40,8 @@ class CrossEntropy(Function):
         return np.asarray(total / ctx.count if reduction == "mean" else total)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):                    # grad: (N,) for "none", else a scalar
+        # BEGIN EXERCISE cross_entropy_backward: (p - onehot(target)) * grad per row; 0 if ignored
         probs, valid, target = ctx.saved_tensors
         grad_logits = probs.copy()
         grad_logits[np.arange(len(target)), target] -= 1.0
@@ -48,3 +52,4 @@ class CrossEntropy(Function):
             row_scale = valid * np.asarray(scale, probs.dtype)
         grad_logits *= row_scale[:, None]
         return grad_logits, None, None, None
+        # END EXERCISE cross_entropy_backward

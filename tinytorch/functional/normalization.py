@@ -72,7 +72,9 @@ def scale_and_shift(xhat, weight, bias, out):
 
 
 def normalize_backward(grad, xhat, rstd, weight):
-    """dL/dx for rows (N, D), given g = dL/dy, xhat, rstd and weight (None for no weight)."""
+    """dL/dx (N, D) for rows (N, D), given grad = dL/dy (N, D), xhat (N, D), rstd (N,) and
+    weight (D,) or None (no weight: as if all ones). Returns a new array and writes into none
+    of its arguments (grad is a view of the gradient the caller received)."""
     # BEGIN EXERCISE layer_norm_backward: rstd * (gh - mean(gh) - xhat * mean(gh * xhat))
     grad_xhat = grad * weight if weight is not None else grad.copy()
     mean_grad = row_means(grad_xhat)                                  # (N,)

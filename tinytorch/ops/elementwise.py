@@ -140,7 +140,12 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
-    """tanh(x).  d/dx = 1 - tanh(x)^2."""
+    """tanh(x).  d/dx = 1 - tanh(x)^2.
+
+    Forward saves its output tanh(x), not x, which is all the derivative needs. Backward
+    returns a new array: it writes into neither `grad` (other inputs may share that array) nor
+    the saved output (backward may run again with retain_graph).
+    """
 
     @staticmethod
     def forward(ctx, x):
@@ -150,10 +155,10 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN EXERCISE elementwise_backward: d tanh(x)/dx = 1 - tanh(x)^2; forward saved tanh(x)
+        # BEGIN EXERCISE tanh_backward: dL/dx = grad * (1 - tanh(x)^2); forward saved tanh(x)
         (out,) = ctx.saved_tensors
         return grad * (1.0 - out * out)
-        # END EXERCISE elementwise_backward
+        # END EXERCISE tanh_backward
 
 
 class Sigmoid(Function):

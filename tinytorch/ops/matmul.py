@@ -9,7 +9,9 @@ class MatMul(Function):
     A 1-D a is a row (1, k) and a 1-D b a column (k, 1), removed again from the result.
     When b is a plain matrix and a has batch dims (activations times a weight), the batch is
     folded into the rows: one large matrix product instead of many small ones, and grad_b comes
-    out already summed over the batch.
+    out already summed over the batch. Backward may instead return grad_b with a's batch dims,
+    (..., k, m): the engine sums it over dims that broadcasting added. It returns new arrays
+    and writes into neither `grad` nor the saved a and b.
     """
 
     @staticmethod

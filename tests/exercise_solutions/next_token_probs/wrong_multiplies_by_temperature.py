@@ -1,0 +1,7 @@
+# multiplies by the temperature
+scaled = logits.astype(np.float64) * temperature
+if top_k is not None:
+    scaled = top_k_filter(scaled, int(top_k))
+if top_p is not None:
+    scaled = top_p_filter(scaled, top_p)
+return softmax(scaled)

