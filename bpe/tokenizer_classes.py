@@ -190,7 +190,8 @@ def named_class_and_model_type(directory, config):
 def tokenizer_class_of(directory, config):
     """The TokenizerClass that transformers' AutoTokenizer builds for `directory`, which holds
     a byte-level tokenizer.json and tokenizer_config.json's `config` ({} without one)."""
-    if isinstance(config.get("auto_map"), (dict, list)):
+    auto_map = config.get("auto_map")
+    if isinstance(auto_map, list) or isinstance(auto_map, dict) and auto_map.get("AutoTokenizer"):
         raise ValueError(f"{os.path.join(directory, 'tokenizer_config.json')}: auto_map names "
                          f"tokenizer code of the checkpoint's own (trust_remote_code), which "
                          f"bpe cannot follow")

@@ -93,6 +93,12 @@ def test_what_could_change_the_ids_and_is_not_known_is_refused_by_name(
         bpe.from_pretrained(tmp_path)
 
 
+def test_an_auto_map_for_other_auto_classes_does_not_matter(tmp_path):
+    directory_with(tmp_path, {"tokenizer_class": "PreTrainedTokenizerFast",
+                              "auto_map": {"AutoProcessor": "processing.P"}})
+    assert bpe.from_pretrained(tmp_path).built_as == "TokenizersBackend"
+
+
 def test_a_broken_config_json_is_named(tmp_path):
     directory_with(tmp_path)
     (tmp_path / "config.json").write_text("{not json")
