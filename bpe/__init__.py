@@ -22,7 +22,8 @@ textbook way), train.py (the same, fast), bytepair.py (encoding a chunk by rank)
 (encode/decode, special tokens), files.py (tiktoken and GPT-2 files), model_file.py (our own
 file format), readable.py (showing tokens), __main__.py (the command line). Hugging Face's
 tokenizer.json: hf_tokenizer.py (its rules), pretokenizers.py, added_tokens.py,
-tokenizer_json.py (the file).
+tokenizer_json.py (the file), tokenizer_classes.py (what transformers' tokenizer classes keep
+of it).
 """
 from bpe.files import bytes_to_unicode, from_pretrained, from_tiktoken, save_pretrained
 from bpe.hf_tokenizer import HFTokenizer

@@ -136,8 +136,8 @@ def run_decode(args):
 def run_show(args):
     tokenizer = load_model(args.model)
     if isinstance(tokenizer, HFTokenizer):
-        cut = f"{tokenizer.pre_tokenizer!r}, ignore_merges={tokenizer.ignore_merges}, " \
-              f"{tokenizer.input_template}"
+        cut = f"read as transformers' {tokenizer.built_as}: {tokenizer.pre_tokenizer!r}, " \
+              f"ignore_merges={tokenizer.ignore_merges}, {tokenizer.input_template}"
     else:
         cut = f"pattern: {json.dumps(tokenizer.pattern, ensure_ascii=False)}"
     print(f"# {len(tokenizer.merges)} merges, vocabulary size {tokenizer.vocab_size}, {cut}")

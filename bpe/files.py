@@ -30,8 +30,9 @@ from bpe.hf_tokenizer import (CHAR_OF_BYTE, HFTokenizer, byte_level_string, byte
                               check_vocabulary, read_json_file, vocabulary_tables)
 from bpe.model_file import write_text_atomically
 from bpe.patterns import GPT2_PATTERN
-from bpe.pretokenizers import ByteLevel, PreTokenizer
+from bpe.pretokenizers import pre_tokenizer_from_json
 from bpe.tokenizer import InputTemplate, Tokenizer
+from bpe.tokenizer_classes import gpt2_files_class
 from bpe.tokenizer_json import (TOKENIZER_CONFIG, TOKENIZER_JSON, read_tokenizer_json,
                                 write_tokenizer_json)
 
@@ -87,7 +88,10 @@ def save_pretrained(tokenizer, directory):
     if TOKENIZER_JSON in documents:
         write_tokenizer_json(tokenizer, directory)
         return
-    if tokenizer.pattern != GPT2_PATTERN:
+    # read from GPT-2 files, its pipeline is GPT2Tokenizer's for the tokenizer_config.json
+    # written back with them (add_prefix_space may make it more than the pattern)
+    read_as_gpt2 = isinstance(tokenizer, HFTokenizer) and tokenizer.built_as == "GPT2Tokenizer"
+    if tokenizer.pattern != GPT2_PATTERN and not read_as_gpt2:
         raise ValueError("GPT-2 files imply GPT-2's split pattern; this tokenizer uses another")
     if not tokenizer.merges:
         raise ValueError("GPT-2 files list merges, and this tokenizer does not know its own")
@@ -125,23 +129,30 @@ def read_gpt2_files(vocab_path, merges_path):
     produced = {left + right for _, left, right in merges} | set(CHAR_OF_BYTE.values())
     specials = [AddedToken(text, token_id) for text, token_id in vocab.items()
                 if text not in produced]
-    documents, template = {}, InputTemplate()
-    config_path = os.path.join(os.path.dirname(vocab_path), TOKENIZER_CONFIG)
+    documents, template, config = {}, InputTemplate(), {}
+    directory = os.path.dirname(vocab_path)
+    config_path = os.path.join(directory, TOKENIZER_CONFIG)
     if os.path.isfile(config_path):
         config = read_json_file(config_path, "a tokenizer config (JSON)")
+        if not isinstance(config, dict):
+            raise ValueError(f"{config_path} should hold a JSON object")
         documents[TOKENIZER_CONFIG] = config
         template = gpt2_template(config, {token.content: token.id for token in specials},
                                  config_path)
-    return HFTokenizer(token_bytes, merge_ids, PreTokenizer([ByteLevel(add_prefix_space=False)]),
-                       specials, ignore_merges=False, input_template=template,
-                       decode_only=decode_only, documents=documents)
+    gpt2 = gpt2_files_class(directory, config)
+    try:
+        normalizer, steps = gpt2.pipeline_json(config)        # add_prefix_space applies
+    except ValueError as err:
+        raise ValueError(f"{config_path}: {err}") from None
+    return HFTokenizer(token_bytes, merge_ids, pre_tokenizer_from_json(steps, normalizer),
+                       specials, ignore_merges=False,
+                       input_template=template, decode_only=decode_only, documents=documents,
+                       built_as="GPT2Tokenizer")
 
 
 def gpt2_template(config, special_ids, config_path):
     """The ids around a text that transformers' GPT2Tokenizer adds for tokenizer_config.json's
     add_bos_token / add_eos_token (its bos and eos default to <|endoftext|>)."""
-    if not isinstance(config, dict):
-        raise ValueError(f"{config_path} should hold a JSON object")
     ids = {}
     for end in ("bos", "eos"):
         if not config.get(f"add_{end}_token"):

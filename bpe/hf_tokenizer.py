@@ -35,10 +35,14 @@ class HFTokenizer(Tokenizer):
                     (vocabulary entries that are not byte-level strings).
     documents:      dict file name -> the JSON read (tokenizer.json, tokenizer_config.json),
                     which `bpe.save_pretrained` writes back.
+    built_as:       the transformers tokenizer class whose reading of the files this follows
+                    (`bpe.tokenizer_classes`): "TokenizersBackend" reads tokenizer.json as
+                    written, "GPT2Tokenizer" and the like build their own pipeline.
     """
 
     def __init__(self, token_bytes, merges, pre_tokenizer, added_tokens=(), ignore_merges=False,
-                 input_template=None, decode_only=None, documents=None):
+                 input_template=None, decode_only=None, documents=None,
+                 built_as="TokenizersBackend"):
         merge_ids = {}
         for left, right, merged in merges:
             merge_ids.setdefault((left, right), merged)
@@ -51,6 +55,7 @@ class HFTokenizer(Tokenizer):
         self.ignore_merges = ignore_merges
         self.input_template = input_template or InputTemplate()
         self.documents = dict(documents or {})
+        self.built_as = built_as
         self._by_pair = True
         self._ranks = {(token_bytes[left], token_bytes[right]): rank
                        for rank, (left, right, _) in enumerate(merges)}

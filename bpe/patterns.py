@@ -2,7 +2,7 @@
 
 BPE never merges across a chunk boundary, so the pattern decides what a token can be: with
 GPT-2's pattern " dog" can become one token but "dog." cannot, because the letters and the
-punctuation land in different chunks. Both patterns need the `regex` module (the standard
+punctuation land in different chunks. The patterns need the `regex` module (the standard
 `re` has no \\p{L} letter classes and no possessive quantifiers).
 """
 import regex
@@ -21,6 +21,20 @@ GPT2_PATTERN = (
 GPT4_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
     r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+
+# Qwen2 (and Qwen2.5, Qwen3; transformers' Qwen2Tokenizer builds it whatever tokenizer.json
+# says): GPT-4's shape, but every digit is a chunk of its own and nothing is possessive.
+QWEN2_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+
+# Qwen3.5 (transformers' Qwen3_5Tokenizer): Qwen2's, with combining marks (\p{M}) kept in the
+# run of letters they follow instead of cut off on their own.
+QWEN3_5_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
 
 # The names the command line accepts for --pattern; "none" means no pre-splitting at all.

@@ -15,14 +15,22 @@ Anything else that would change the ids (another model type, BPE dropout, a subw
 a normaliser other than NFC, ...) is a ValueError that names it, never silently ignored.
 "truncation" and "padding" are ignored, as transformers ignores them when it encodes one text.
 
+Which parts of the file apply depends on the tokenizer class transformers builds for the
+directory (`bpe.tokenizer_classes`): the generic class reads the file as written; GPT2Tokenizer,
+Qwen2Tokenizer and the like build their own normaliser and pre-tokeniser and keep only the
+vocabulary, the merges and (most of them) the post-processor. The file is read as that class
+reads it, and written back as it was.
+
 tokenizer_config.json, where present, can add tokens (its "added_tokens_decoder", and named
-special tokens such as "bos_token" that tokenizer.json lacks); transformers adds them, and so
-do we. Its "add_bos_token" and "add_eos_token" do not apply: transformers 5 drops them when a
+special tokens such as "bos_token" that tokenizer.json lacks), and so can the class (GPT-2's
+<|endoftext|>); transformers adds them, and so do we (`added_tokens_as_built`). Its
+"add_bos_token" and "add_eos_token" do not apply: transformers 5 drops them when a
 tokenizer.json exists, whose post-processor decides (they do apply to GPT-2's files, see
 `bpe.files`).
 """
 import json
 import os
+from dataclasses import replace
 
 from bpe.added_tokens import AddedToken
 from bpe.hf_tokenizer import (HFTokenizer, check_vocabulary, read_json_file,
@@ -30,6 +38,7 @@ from bpe.hf_tokenizer import (HFTokenizer, check_vocabulary, read_json_file,
 from bpe.model_file import write_text_atomically
 from bpe.pretokenizers import pre_tokenizer_from_json
 from bpe.tokenizer import InputTemplate
+from bpe.tokenizer_classes import tokenizer_class_of
 
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
@@ -40,26 +49,33 @@ ADDED_TOKEN_FLAGS = ("special", "lstrip", "rstrip", "single_word", "normalized")
 
 
 def read_tokenizer_json(directory):
-    """The HFTokenizer of `directory`/tokenizer.json (and tokenizer_config.json if there)."""
+    """The HFTokenizer that transformers' AutoTokenizer makes of `directory`: its tokenizer.json
+    as the tokenizer class built there reads it, with tokenizer_config.json's tokens."""
     path = os.path.join(directory, TOKENIZER_JSON)
     document = read_json_file(path, "a tokenizer.json (JSON)")
     config_path = os.path.join(directory, TOKENIZER_CONFIG)
-    config = None
+    documents = {TOKENIZER_JSON: document}
     if os.path.isfile(config_path):
-        config = read_json_file(config_path, "a tokenizer config (JSON)")
-        if not isinstance(config, dict):
+        documents[TOKENIZER_CONFIG] = read_json_file(config_path, "a tokenizer config (JSON)")
+        if not isinstance(documents[TOKENIZER_CONFIG], dict):
             raise ValueError(f"{config_path} should hold a JSON object")
+    config = documents.get(TOKENIZER_CONFIG, {})
+    tokenizer_class = tokenizer_class_of(directory, config)
     try:
-        vocab, merges, options, added_tokens = read_model(document)
+        as_read = tokenizer_class.as_built(document, config)
+    except ValueError as err:
+        raise ValueError(f"{config_path}: {err}") from None
+    try:
+        vocab, merges, options, file_tokens = read_model(as_read)
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
-    if config is not None:
-        try:
-            added_tokens = tokens_the_config_adds(config, added_tokens, vocab)
-        except ValueError as err:
-            raise ValueError(f"{config_path}: {err}") from None
     try:
-        return build_tokenizer(document, config, vocab, merges, options, added_tokens)
+        added_tokens = added_tokens_as_built(config, file_tokens, vocab, tokenizer_class)
+    except ValueError as err:
+        raise ValueError(f"{config_path}: {err}") from None
+    try:
+        return build_tokenizer(as_read, documents, vocab, merges, options, added_tokens,
+                               tokenizer_class.name)
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
 
@@ -152,42 +168,98 @@ def add_token(tokens, token, vocab):
     return [added for added in tokens if added.content != token.content] + [token]
 
 
-def tokens_the_config_adds(config, tokens, vocab):
-    """The added tokens after tokenizer_config.json's additions, as transformers makes them."""
+def added_tokens_as_built(config, file_tokens, vocab, tokenizer_class):
+    """The added tokens transformers ends with for tokenizer_config.json's `config`, the file's
+    `file_tokens` and a `bpe.tokenizer_classes.TokenizerClass`, made in its order (a string not added yet takes
+    the next id, so the order decides new tokens' ids):
+
+    1. the file's `file_tokens`, which the generic class loads with the file (a class that
+       rebuilds the tokenizer starts without them);
+    2. tokenizer_config.json's added_tokens_decoder, or without one the file's list again, in
+       id order, each with its flags (and special if it is a named special token);
+    3. the named special tokens (the class's defaults where the config names none), the
+       model-specific ones (other "..._token" keys) and the extra ones, where not added yet;
+    4. for a class that resets them (Qwen2Tokenizer), 3's tokens again with default flags.
+    """
     if config.get("split_special_tokens"):
         raise ValueError("split_special_tokens is not supported")
-    decoder = config.get("added_tokens_decoder", {})
-    if not isinstance(decoder, dict):
-        raise ValueError("added_tokens_decoder should be an object id -> token")
-    for key in sorted(decoder, key=lambda key: int(key) if key.isdigit() else -1):
-        if not key.isdigit():
-            raise ValueError(f"added_tokens_decoder has the key {key!r}, not an id")
-        where = f"added_tokens_decoder[{key}]"
-        token = added_token_from_json({**decoder[key], "id": int(key)}
-                                      if isinstance(decoder[key], dict) else None, where)
-        if token not in tokens:
+    named, extras = special_tokens_named(config, dict(tokenizer_class.default_tokens))
+    named_contents = {token.content for token in named}
+    tokens = [] if tokenizer_class.rebuilds else list(file_tokens)
+    for token in decoder_tokens(config) if "added_tokens_decoder" in config else file_tokens:
+        special = token.special or token.content in named_contents
+        tokens = add_token(tokens, replace(token, special=special), vocab)
+    for token in named + extras:
+        if token.content not in {added.content for added in tokens}:
             tokens = add_token(tokens, token, vocab)
-    named = [config.get(key) for key in NAMED_SPECIAL_TOKENS]
-    for key in ("additional_special_tokens", "extra_special_tokens"):
-        extra = config.get(key) or []
-        named += extra if isinstance(extra, list) else []
-    for value in named:
-        content = value.get("content") if isinstance(value, dict) else value
-        if isinstance(content, str) and content and content not in {t.content for t in tokens}:
-            tokens = add_token(tokens, AddedToken(content, None), vocab)
+    if tokenizer_class.resets_special_flags:
+        for token in named + extras:
+            tokens = add_token(tokens, AddedToken(token.content, None), vocab)
     return tokens
 
 
-def build_tokenizer(document, config, vocab, merges, ignore_merges, added_tokens):
+def decoder_tokens(config):
+    """tokenizer_config.json's added_tokens_decoder (id -> token) as AddedTokens, in id order."""
+    decoder = config["added_tokens_decoder"]
+    if not isinstance(decoder, dict):
+        raise ValueError("added_tokens_decoder should be an object id -> token")
+    tokens = []
+    for key in sorted(decoder, key=lambda key: int(key) if key.isdigit() else -1):
+        if not key.isdigit():
+            raise ValueError(f"added_tokens_decoder has the key {key!r}, not an id")
+        spec = decoder[key]
+        tokens.append(added_token_from_json({**spec, "id": int(key)} if isinstance(spec, dict)
+                                            else None, f"added_tokens_decoder[{key}]"))
+    return tokens
+
+
+def special_tokens_named(config, defaults):
+    """(named, extras): AddedTokens for tokenizer_config.json's named special tokens in
+    transformers' order (bos, eos, unk, sep, pad, cls, mask, then model-specific keys such as
+    "image_token"), the class's `defaults` (key -> content) where a key is absent, and for its
+    extra special tokens ("extra_special_tokens", else "additional_special_tokens")."""
+    values = {key: config.get(key, defaults.get(key)) for key in NAMED_SPECIAL_TOKENS}
+    for key, value in config.items():
+        if key.endswith("_token") and key not in values and (
+                isinstance(value, str) or is_added_token_object(value)):
+            values[key] = value
+    extra = config.get("extra_special_tokens")
+    if isinstance(extra, dict):               # transformers 5's spelling of model-specific keys
+        values.update(extra)
+        extra = None
+    extras = extra or config.get("additional_special_tokens") or []
+    if not isinstance(extras, list):
+        raise ValueError(f"extra special tokens should be a list, not {extras!r}")
+    named = [special_token(value, key, special=True) for key, value in values.items()]
+    extras = [special_token(value, "extra special token") for value in extras]
+    return [t for t in named if t is not None], [t for t in extras if t is not None]
+
+
+def is_added_token_object(value):
+    return isinstance(value, dict) and value.get("__type") == "AddedToken"
+
+
+def special_token(value, where, special=None):
+    """The AddedToken a named or extra special token stands for (a string, or an object with
+    "content" and flags), or None for null or ""."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return AddedToken(value, None)
+    if isinstance(value, dict):
+        token = added_token_from_json({key: value[key] for key in value if key != "id"}, where)
+        return token if special is None else replace(token, special=special)
+    raise ValueError(f"{where} should be a string or a token object, not {value!r}")
+
+
+def build_tokenizer(document, documents, vocab, merges, ignore_merges, added_tokens, built_as):
+    """The HFTokenizer of `document` as read (`documents` are the files as written)."""
     token_bytes, merge_ids, decode_only = vocabulary_tables(vocab, merges, "model.vocab")
     pre_tokenizer = pre_tokenizer_from_json(document.get("pre_tokenizer"),
                                             document.get("normalizer"))
     template = template_from_json(document.get("post_processor"))
-    documents = {TOKENIZER_JSON: document}
-    if config is not None:
-        documents[TOKENIZER_CONFIG] = config
     tokenizer = HFTokenizer(token_bytes, merge_ids, pre_tokenizer, added_tokens, ignore_merges,
-                            template, decode_only, documents)
+                            template, decode_only, documents, built_as)
     for token_id in template.before + template.after:
         if token_id not in tokenizer._id_to_bytes:
             raise ValueError(f"the post_processor puts id {token_id} around a text, which is "

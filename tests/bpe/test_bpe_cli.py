@@ -193,6 +193,7 @@ def test_a_tokenizer_json_directory_on_the_command_line(shared_data):
     code, stdout, _ = run_bpe("show", "--model", llama)
     lines = stdout.splitlines()
     assert "ignore_merges=True" in lines[0] and "InputTemplate(before=(510,)" in lines[0]
+    assert "read as transformers' TokenizersBackend" in lines[0]
     assert lines[-2:] == ['510: "<|begin_of_text|>" (special token)',
                           '511: "<|end_of_text|>" (special token)']
 
