@@ -22,6 +22,7 @@ import tinytorch.functional as F
 import tinytorch.functional.composed as composed
 from tinytorch import nn
 
+from .memory import check_model_fits
 from .mlp import FusedMLP
 
 
@@ -120,6 +121,7 @@ class GPT(nn.Module):
 
     def __init__(self, config, seed=None):
         super().__init__()
+        check_model_fits(config)         # say so now, not by the kernel killing the process
         self.config = config
         # Dropout draws from its own generator, so the same seed gives the same weights
         # whether or not dropout is on.
