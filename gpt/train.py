@@ -14,7 +14,6 @@ same batches, the same dropout masks, the same losses.
 import dataclasses
 import hashlib
 import json
-import math
 import re
 import signal
 import time
@@ -28,8 +27,10 @@ import tinytorch as tt
 from tinytorch import optim
 from tinytorch.serialization import atomic_write
 
+from .checks import boolean, integer, number, optional_integer
 from .config import GPTConfig
 from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read_text, split_ids
+from .memory import check_training_fits
 from .model import GPT
 from .output_dir import check_new_directory
 from .pictures import loss_curve_svg, read_metrics
@@ -38,6 +39,13 @@ from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_
 
 STATE_FILE = "train_state.npz"
 METRICS_FILE = "metrics.jsonl"
+# The settings that a run's memory grows with, which the error for too large a run suggests
+MEMORY_FLAGS = ("batch_size", "block_size", "n_embd", "n_layer")
+
+
+def flag(name):
+    """A TrainConfig field's command-line flag: n_layer -> --n-layer."""
+    return "--" + name.replace("_", "-")
 
 
 @dataclass
@@ -75,20 +83,35 @@ class TrainConfig:
     seed: int = 1337
 
     def __post_init__(self):
+        """Every setting checked now, before any data is read or tokenizer trained, and named
+        as its command-line flag: counts are integers, rates are numbers (never nan), and a
+        run too large for this machine's memory is refused, saying what to lower."""
         for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters",
-                     "grad_accum", "eval_interval", "eval_iters", "log_interval"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, "
-                                 f"got {getattr(self, name)}")
+                     "grad_accum", "eval_interval", "eval_iters", "log_interval",
+                     "final_eval_iters"):
+            setattr(self, name, integer(getattr(self, name), flag(name), minimum=1))
+        for name in ("warmup_iters", "sample_tokens", "seed"):
+            setattr(self, name, integer(getattr(self, name), flag(name), minimum=0))
+        self.lr_decay_iters = optional_integer(self.lr_decay_iters, "--lr-decay-iters", 1)
+        self.char = boolean(self.char, "--char")
+        self.vocab_size = integer(self.vocab_size, "--vocab-size", minimum=1)
         if not self.char and self.vocab_size < 257:
-            raise ValueError(f"vocab-size must be at least 257 (256 bytes + <|endoftext|>), "
+            raise ValueError(f"--vocab-size must be at least 257 (256 bytes + <|endoftext|>), "
                              f"got {self.vocab_size}")
-        if not (0 < self.lr < math.inf and 0 <= self.min_lr <= self.lr):
-            raise ValueError(f"lr must be a positive number, and 0 <= min-lr <= lr; got "
-                             f"lr={self.lr}, min-lr={self.min_lr}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        self.lr = number(self.lr, "--lr", "(0, inf)")
+        self.min_lr = number(self.min_lr, "--min-lr", f"[0, {self.lr}]")
+        self.weight_decay = number(self.weight_decay, "--weight-decay", "[0, inf)")
+        self.beta1, self.beta2 = (number(getattr(self, name), name, "[0, 1)")
+                                  for name in ("beta1", "beta2"))
+        self.grad_clip = number(self.grad_clip, "grad_clip", "(0, inf]")    # inf: no clipping
+        self.dropout = number(self.dropout, "--dropout", "[0, 1)")
         self.final_eval_iters = max(self.final_eval_iters, 400)
+        self.model_config(vocab_size=257)          # the model's own rules (heads divide n_embd)
+        # The vocabulary is not known before the tokenizer is trained: leaving it out here
+        # makes the figure a lower bound (GPT() checks the whole model's weights again).
+        check_training_fits({**dataclasses.asdict(self), "vocab_size": 0},
+                            {name: (flag(name), getattr(TrainConfig, name))
+                             for name in MEMORY_FLAGS})
 
     @property
     def decay_iters(self):
