@@ -95,17 +95,21 @@ def load(path):
     that is not such an archive (empty, truncated, damaged, holding pickled objects) is a
     ValueError naming it; pickles are never loaded (see the module docstring).
     """
+    # Our own file object: np.load leaves a file it opened itself open when the archive in it
+    # turns out to be damaged.
     with open(path, "rb") as file:
         start = file.read(4)
-    if start not in _ZIP_STARTS:
-        what = "it is empty" if not start else "it does not start as a zip archive does"
-        raise ValueError(f"{path}: not a .npz file written by tinytorch.save ({what}); the "
-                         f"file is damaged or of another kind")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: _read_entry(path, archive, key) for key in archive.files}
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise ValueError(f"{path}: truncated or damaged ({error}); it cannot be read") from None
+        if start not in _ZIP_STARTS:
+            what = "it is empty" if not start else "it does not start as a zip archive does"
+            raise ValueError(f"{path}: not a .npz file written by tinytorch.save ({what}); the "
+                             f"file is damaged or of another kind")
+        file.seek(0)
+        try:
+            with np.load(file, allow_pickle=False) as archive:
+                arrays = {key: _read_entry(path, archive, key) for key in archive.files}
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ValueError(f"{path}: truncated or damaged ({error}); it cannot be "
+                             f"read") from None
     if STRUCTURE_KEY not in arrays:
         return arrays
     structure = arrays.pop(STRUCTURE_KEY)
