@@ -103,6 +103,18 @@ def end_of_text_id(tokenizer):
     return tokenizer.special_tokens.get(END_OF_TEXT)
 
 
+def start_ids(tokenizer):
+    """The ids to start a sample from when there is no prompt: [<|endoftext|>] (what a
+    document follows in GPT-2's training data), else a newline, else the first id (a
+    character vocabulary made from text without newlines has no "\n")."""
+    eot = end_of_text_id(tokenizer)
+    if eot is not None:
+        return [eot]
+    if isinstance(tokenizer, CharTokenizer) and "\n" not in tokenizer.ids:
+        return [0]
+    return tokenizer.encode_ordinary("\n")
+
+
 def token_ids_config(tokenizer):
     """config.json's bos_token_id and eos_token_id: the tokenizer's <|endoftext|>, which
     GPT-2 uses for both. Without them HF transformers assumes GPT-2's 50256, which a smaller

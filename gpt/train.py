@@ -34,7 +34,7 @@ from .memory import check_training_fits
 from .model import GPT
 from .output_dir import check_new_directory
 from .pictures import loss_curve_svg, read_metrics
-from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
+from .tokenizers import load_tokenizer, save_tokenizer, start_ids, token_ids_config
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
 STATE_FILE = "train_state.npz"
@@ -161,9 +161,9 @@ def estimate_loss(model, ids, config, n_batches, seed):
 
 
 def sample_text(model, tokenizer, config, n_tokens, seed=0):
-    """A sample from the model: from <|endoftext|> if the tokenizer has it, else a newline."""
-    eot = end_of_text_id(tokenizer)
-    start = [eot] if eot is not None else tokenizer.encode_ordinary("\n")
+    """A sample from the model, started from tokenizers.start_ids (<|endoftext|>, else a
+    newline)."""
+    start = start_ids(tokenizer)
     out = model.generate(np.array([start]), n_tokens, temperature=0.8, top_k=200, seed=seed)
     return tokenizer.decode(out[0, len(start):].tolist())
 
@@ -257,7 +257,8 @@ class Run:
         save_checkpoint(self.out, self.model, self.tokenizer, self.optimizer, self.state())
         svg = loss_curve_svg(read_metrics(self.out / METRICS_FILE), title=str(self.out))
         with atomic_write(self.out / "loss.svg") as f:          # the curve beside the model
-            f.write(svg.encode("utf-8"))
+            # (its title is the run's path: bytes that are not UTF-8 there are shown escaped)
+            f.write(svg.encode("utf-8", errors="backslashreplace"))
 
     def record(self, entry):
         with open(self.out / METRICS_FILE, "a", encoding="utf-8") as f:

@@ -87,3 +87,11 @@ def test_a_bpe_tokenizer_from_a_larger_model_is_refused(tmp_path):
     save_tokenizer(tokenizer, tmp_path)
     with pytest.raises(ValueError, match="ids up to 269 but .* has 260; the tokenizer belongs"):
         load_tokenizer(tmp_path)
+
+
+def test_a_sample_starts_from_end_of_text_else_a_newline_else_the_first_id(shared_data):
+    from gpt.tokenizers import start_ids
+    assert start_ids(load_tokenizer(shared_data / "gpt2-tiny")) == [0]        # <|endoftext|>
+    assert start_ids(CharTokenizer(["\n", "a", "b"])) == [0]
+    assert start_ids(CharTokenizer(["a", "b", "\n"])) == [2]
+    assert start_ids(CharTokenizer(["a", "b"])) == [0]        # text without a newline
