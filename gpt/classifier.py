@@ -139,8 +139,8 @@ def label_names_from_hf(hf, source="config.json"):
     if id2label is None:
         n_labels = integer(hf.get("num_labels", 2), f"{source}: num_labels", minimum=2)
         return [f"LABEL_{i}" for i in range(n_labels)]
-    if not (isinstance(id2label, dict) and sorted(id2label) == sorted(map(str, range(len(id2label))))
-            and all(isinstance(name, str) for name in id2label.values())):
+    numbered = isinstance(id2label, dict) and set(id2label) == set(map(str, range(len(id2label))))
+    if not (numbered and all(isinstance(name, str) for name in id2label.values())):
         raise ValueError(f"{source}: id2label must map \"0\", \"1\", ... to label names; got "
                          f"{id2label!r}")
     return [id2label[str(i)] for i in range(len(id2label))]

@@ -1,4 +1,4 @@
-"""A checkpoint directory's tokenizer: damaged files named, a tokenizer from another model refused."""
+"""A checkpoint's tokenizer: damaged files named, a tokenizer from another model refused."""
 import json
 import shutil
 
