@@ -163,18 +163,21 @@ def load_tokenizer(directory):
 
 def check_fits(tokenizer, hf, directory):
     """A ValueError if `tokenizer` cannot belong to the model whose config.json says `hf`:
-    it has ids beyond the model's vocabulary (they would index past the embedding), or its
-    <|endoftext|> is not the id config.json names for it. (A model may have more ids than
-    its tokenizer: GPT-2's vocabulary is sometimes padded to a round number.)"""
+    it has ids beyond the model's vocabulary (they would index past the embedding), or the
+    ids config.json gives for end and start of text (eos_token_id, bos_token_id: an id or a
+    list of ids) are not special tokens of it. (A model may have more ids than its
+    tokenizer: GPT-2's vocabulary is sometimes padded to a round number.)"""
     vocab_size = hf.get("vocab_size")
     if isinstance(vocab_size, int) and tokenizer.vocab_size > vocab_size:
         raise ValueError(f"{directory}: the tokenizer has ids up to {tokenizer.vocab_size - 1} "
                          f"but the model's vocabulary (vocab_size in {CONFIG_FILE}) has "
                          f"{vocab_size}; the tokenizer belongs to another model")
-    eot = end_of_text_id(tokenizer)
+    special_ids = set(tokenizer.special_tokens.values())
     for key in ("eos_token_id", "bos_token_id"):
-        expected = hf.get(key)
-        if eot is not None and isinstance(expected, int) and expected != eot:
-            raise ValueError(f"{directory}: the tokenizer's {END_OF_TEXT} is id {eot}, but "
-                             f"{CONFIG_FILE} says {key} is {expected}; the tokenizer belongs "
-                             f"to another model")
+        ids = hf.get(key) if isinstance(hf.get(key), list) else [hf.get(key)]
+        strays = [i for i in ids if isinstance(i, int) and i not in special_ids]
+        if strays:
+            raise ValueError(f"{directory}: {CONFIG_FILE} says {key} is {strays[0]}, which is "
+                             f"not a special token of the tokenizer there (it has "
+                             f"{tokenizer.special_tokens or 'none'}); the tokenizer belongs to "
+                             f"another model")

@@ -575,7 +575,7 @@ def tokenizer_cases():
         Case(c, "the BPE model's <|endoftext|> contradicted by config.json",
              sample(model=model), prepare=copy_of("bpe", edit_json("config.json",
                                                                    eos_token_id=5)),
-             mentions=("eos_token_id is 5",)),
+             mentions=("eos_token_id is 5", "not a special token")),
         Case(c, "a BPE model's tokenizer in a character model's place",
              sample(model=model), prepare=bpe_tokenizer_instead,
              mentions=("belongs to another model",)),

@@ -66,17 +66,29 @@ def test_a_model_with_more_ids_than_its_tokenizer_is_fine(tmp_path):
     assert load_tokenizer(char_checkpoint(tmp_path, vocab_size=64)).vocab_size == len(CHARS)
 
 
-def test_an_end_of_text_id_that_config_json_contradicts_is_refused(shared_data, tmp_path):
+@pytest.mark.parametrize("key, ids", [("eos_token_id", 511), ("bos_token_id", 7),
+                                      ("eos_token_id", [0, 9])])
+def test_end_of_text_ids_that_are_not_the_tokenizers_are_refused(shared_data, tmp_path, key,
+                                                                 ids):
     source = shared_data / "gpt2-tiny"
     for name in ("config.json", "model.safetensors", "vocab.json", "merges.txt"):
         shutil.copy(source / name, tmp_path / name)
-    assert load_tokenizer(tmp_path).special_tokens["<|endoftext|>"] == 0
+    assert load_tokenizer(tmp_path).special_tokens == {"<|endoftext|>": 0}   # eos, bos: 0
     config = json.loads((tmp_path / "config.json").read_text())
-    config["eos_token_id"] = 511
+    config[key] = ids
     (tmp_path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=r"the tokenizer's <\|endoftext\|> is id 0, but "
-                                         r"config\.json says eos_token_id is 511"):
+    stray = ids[-1] if isinstance(ids, list) else ids
+    with pytest.raises(ValueError, match=rf"config\.json says {key} is {stray}, which is not a "
+                                         r"special token of the tokenizer there \(it has "
+                                         r"\{'<\|endoftext\|>': 0\}\); the tokenizer belongs"):
         load_tokenizer(tmp_path)
+
+
+def test_a_character_vocabulary_in_a_directory_whose_config_names_an_eos_is_refused(tmp_path):
+    directory = char_checkpoint(tmp_path, eos_token_id=3)
+    with pytest.raises(ValueError, match=r"eos_token_id is 3, which is not a special token of "
+                                         r"the tokenizer there \(it has none\)"):
+        load_tokenizer(directory)
 
 
 def test_a_bpe_tokenizer_from_a_larger_model_is_refused(tmp_path):
