@@ -32,8 +32,7 @@ def generate_tokens(model, idx, max_new_tokens, temperature=1.0, top_k=None, top
                     eos_token_id=None, seed=None, use_cache=True):
     """The same loop as `generate`, yielding each step's tokens (B,) as soon as they exist,
     so a caller can print text while it is generated."""
-    check_generation_arguments(max_new_tokens, temperature, top_k, top_p, eos_token_id, seed,
-                               model.config.vocab_size)
+    check_generation_arguments(max_new_tokens, temperature, top_k, top_p, eos_token_id, seed)
     idx = check_idx(idx, model.config).astype(np.int64)
     was_training = model.training
     model.eval()

@@ -76,17 +76,13 @@ def check_sampling_arguments(temperature, top_k=None, top_p=None):
 
 
 def check_generation_arguments(max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                               eos_token_id=None, seed=None, vocab_size=None):
+                               eos_token_id=None, seed=None):
     """generate()'s arguments, checked before any work is done (NaN and negative counts
     included): max_new_tokens an integer >= 0, the sampling choices (check_sampling_arguments),
-    eos_token_id None or a token id (below vocab_size when given), seed None, an integer
-    >= 0 or an np.random.Generator."""
+    eos_token_id None or an id (an integer >= 0), seed None, an integer >= 0 or an
+    np.random.Generator."""
     integer(max_new_tokens, "max_new_tokens", minimum=0)
     check_sampling_arguments(temperature, top_k, top_p)
-    if eos_token_id is not None:
-        integer(eos_token_id, "eos_token_id", minimum=0)
-        if vocab_size is not None and eos_token_id >= vocab_size:
-            raise ValueError(f"eos_token_id {eos_token_id} is outside the vocabulary of size "
-                             f"{vocab_size}")
+    optional_integer(eos_token_id, "eos_token_id", minimum=0)
     if not (seed is None or isinstance(seed, np.random.Generator)):
         integer(seed, "seed", minimum=0)

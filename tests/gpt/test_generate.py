@@ -160,7 +160,7 @@ def test_bad_sampling_arguments():
     (dict(top_k=2.5), TypeError, "top_k must be an integer, got 2.5"),
     (dict(top_p=float("nan")), ValueError, r"top_p must be a number in \(0, 1\], got nan"),
     (dict(top_p=1.5), ValueError, r"top_p must be a number in \(0, 1\]"),
-    (dict(eos_token_id=17), ValueError, "eos_token_id 17 is outside the vocabulary of size 17"),
+    (dict(eos_token_id=2.0), TypeError, "eos_token_id must be an integer, got 2.0"),
     (dict(eos_token_id=-1), ValueError, "eos_token_id must be at least 0"),
     (dict(seed=-1), ValueError, "seed must be at least 0, got -1"),
     (dict(seed=1.5), TypeError, "seed must be an integer"),
