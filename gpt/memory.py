@@ -14,6 +14,7 @@ The activation figure was measured (peak resident memory over two steps, for wid
 512, contexts 64 to 512, vocabularies 65 and 50,257) and rounded down: it is within about 15%
 below the real peak, so a refusal never happens to a run that would have fitted.
 """
+import os
 from pathlib import Path
 
 BYTES_PER_FLOAT = 4                     # float32
@@ -104,12 +105,15 @@ def suggestion(sizes, lowerable, needed_bytes):
 
 def available_memory():
     """Bytes this process could still allocate: the kernel's MemAvailable plus free swap,
-    or less if a control group (a container's memory limit) allows less. None where
-    neither can be read (not Linux): then nothing is refused in advance."""
+    or less if a control group (a container's memory limit) allows less. Where there is no
+    /proc/meminfo (macOS), the machine's physical memory: what can never fit is still
+    refused. None where nothing can be read: then nothing is refused in advance."""
     limits = []
     meminfo = _read_meminfo()
     if "MemAvailable" in meminfo:
         limits.append(meminfo["MemAvailable"] + meminfo.get("SwapFree", 0))
+    else:
+        limits += [total for total in [_physical_memory()] if total]
     for limit_file, usage_file in (("memory.max", "memory.current"),                # cgroup v2
                                    ("memory/memory.limit_in_bytes",
                                     "memory/memory.usage_in_bytes")):            # cgroup v1
@@ -133,6 +137,13 @@ def _read_meminfo():
         if parts and parts[0].isdigit():
             fields[name] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)
     return fields
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):         # no sysconf (Windows), or unknown
+        return None
 
 
 def _read_int(path):

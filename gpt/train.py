@@ -43,7 +43,7 @@ METRICS_FILE = "metrics.jsonl"
 MEMORY_FLAGS = ("batch_size", "block_size", "n_embd", "n_layer")
 
 
-def flag(name):
+def flag_name(name):
     """A TrainConfig field's command-line flag: n_layer -> --n-layer."""
     return "--" + name.replace("_", "-")
 
@@ -89,9 +89,9 @@ class TrainConfig:
         for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters",
                      "grad_accum", "eval_interval", "eval_iters", "log_interval",
                      "final_eval_iters"):
-            setattr(self, name, integer(getattr(self, name), flag(name), minimum=1))
+            setattr(self, name, integer(getattr(self, name), flag_name(name), minimum=1))
         for name in ("warmup_iters", "sample_tokens", "seed"):
-            setattr(self, name, integer(getattr(self, name), flag(name), minimum=0))
+            setattr(self, name, integer(getattr(self, name), flag_name(name), minimum=0))
         self.lr_decay_iters = optional_integer(self.lr_decay_iters, "--lr-decay-iters", 1)
         self.char = boolean(self.char, "--char")
         self.vocab_size = integer(self.vocab_size, "--vocab-size", minimum=1)
@@ -110,7 +110,7 @@ class TrainConfig:
         # The vocabulary is not known before the tokenizer is trained: leaving it out here
         # makes the figure a lower bound (GPT() checks the whole model's weights again).
         check_training_fits({**dataclasses.asdict(self), "vocab_size": 0},
-                            {name: (flag(name), getattr(TrainConfig, name))
+                            {name: (flag_name(name), getattr(TrainConfig, name))
                              for name in MEMORY_FLAGS})
 
     @property

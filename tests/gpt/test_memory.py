@@ -82,3 +82,14 @@ def test_an_absurd_training_run_is_refused_naming_its_flag(flag, value):
 def test_available_memory_is_a_byte_count_where_it_can_be_read():
     available = available_memory()
     assert available is None or (isinstance(available, int) and available > 0)
+
+
+def test_without_meminfo_the_physical_memory_bounds_what_fits(monkeypatch):
+    import gpt.memory
+    monkeypatch.setattr(gpt.memory, "_read_meminfo", lambda: {})       # as on macOS
+    monkeypatch.setattr(gpt.memory, "_read_int", lambda path: None)     # and no cgroup
+    assert available_memory() == gpt.memory._physical_memory() > 0
+    monkeypatch.setattr(gpt.memory, "_physical_memory", lambda: None)   # nothing known
+    assert available_memory() is None
+    check_model_fits(GPTConfig(vocab_size=10 ** 9, block_size=8, n_layer=1, n_head=1,
+                               n_embd=10 ** 6))                         # then nothing refused
