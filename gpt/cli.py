@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from bpe.__main__ import OneLineErrorParser
 from tinytorch.serialization import atomic_write
 
 from .generate import generate_tokens
@@ -65,15 +66,9 @@ def describe_memory_error(error, advice):
     return f"out of memory ({error or 'an allocation failed'}); {advice}"
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse prints the whole usage and then the error; we print only the error, on one
-    line, and where to read more (as `python -m bpe` does). Subcommands use this class too."""
-
-    def error(self, message):
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser():
+    # bpe's parser: an argument error is one line and where to read more, not the usage
+    # (argparse gives the subcommands' parsers the same class)
     parser = OneLineErrorParser(prog="python -m gpt",
                                 description="Train GPT-2 style models and sample from them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
