@@ -10,9 +10,10 @@ lazily, so many large arrays can be "allocated" and only fail when they are firs
       weights, gradients, AdamW's two moments                 4 x parameters
       activations saved for backward, per token of the batch  L*(16*C + 1.5*H*T) + 3*V
 
-The activation figure was measured (peak resident memory over two steps, for widths 64 to
-512, contexts 64 to 512, vocabularies 65 and 50,257) and rounded down: it is within about 15%
-below the real peak, so a refusal never happens to a run that would have fitted.
+The activation figure was fitted to the peak resident memory of two training steps (widths
+64 to 512, contexts 64 to 512, 2 to 16 layers, vocabularies 65 and 50,257) and rounded down:
+the estimate is 5 to 30% below the real peak (30% for the smallest run, where fixed costs
+dominate), so a refusal never happens to a run that would have fitted.
 """
 import os
 from pathlib import Path
