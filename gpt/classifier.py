@@ -30,9 +30,10 @@ import tinytorch as tt
 import tinytorch.functional as F
 from tinytorch import nn
 
+from .checks import integer
 from .classify_data import pad_batch
-from .hf_checkpoint import (CLASSIFIER_ARCHITECTURE, config_from_hf, hf_to_state_dict,
-                            read_config, read_weights)
+from .hf_checkpoint import (CLASSIFIER_ARCHITECTURE, CONFIG_FILE, config_from_hf,
+                            hf_to_state_dict, load_weights_into, read_config, read_weights)
 from .model import GPT, functions
 from .output_dir import atomic_directory
 from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
@@ -99,9 +100,10 @@ class GPTClassifier(GPT):
             raise ValueError(f"{Path(directory) / 'model.safetensors'} has no score.weight: "
                              f"not a classifier")
         score = tensors.pop("score.weight")
-        model = cls(config_from_hf(hf, fused=fused), label_names_from_hf(hf), seed=0)
-        model.load_state_dict({**hf_to_state_dict(tensors), "score.weight": score})
-        return model
+        config = config_from_hf(hf, fused=fused, source=Path(directory) / CONFIG_FILE)
+        model = cls(config, label_names_from_hf(hf, Path(directory) / CONFIG_FILE), seed=0)
+        return load_weights_into(model, directory,
+                                 {**hf_to_state_dict(tensors), "score.weight": score})
 
     def save_pretrained(self, directory, extra_config=None):
         """config.json (with the labels) and model.safetensors in HF's layout; see
@@ -139,13 +141,18 @@ def check_lengths(lengths, batch_size, T):
                          f"{lengths.min()} to {lengths.max()}")
 
 
-def label_names_from_hf(hf):
-    """Label names in id order from config.json's id2label (HF's LABEL_i when it has none)."""
-    n_labels = hf.get("num_labels", len(hf.get("id2label", {})) or 2)
-    id2label = hf.get("id2label") or {str(i): f"LABEL_{i}" for i in range(n_labels)}
-    if sorted(int(i) for i in id2label) != list(range(len(id2label))):
-        raise ValueError(f"config.json's id2label must number the labels 0, 1, ...; got "
-                         f"{sorted(id2label)}")
+def label_names_from_hf(hf, source="config.json"):
+    """Label names in id order from config.json's id2label (HF's LABEL_i when it has none,
+    num_labels of them); an id2label that does not number its names 0, 1, ... is an error
+    naming `source`."""
+    id2label = hf.get("id2label")
+    if id2label is None:
+        n_labels = integer(hf.get("num_labels", 2), f"{source}: num_labels", minimum=2)
+        return [f"LABEL_{i}" for i in range(n_labels)]
+    numbered = isinstance(id2label, dict) and set(id2label) == set(map(str, range(len(id2label))))
+    if not (numbered and all(isinstance(name, str) for name in id2label.values())):
+        raise ValueError(f"{source}: id2label must map \"0\", \"1\", ... to label names; got "
+                         f"{id2label!r}")
     return [id2label[str(i)] for i in range(len(id2label))]
 
 

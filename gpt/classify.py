@@ -11,7 +11,6 @@ Frozen parameters have requires_grad=False: the backward pass computes no gradie
 and the optimizer (gpt.training_step.make_adamw) never sees them, so they hold no optimizer
 state either.
 """
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import tinytorch as tt
 import tinytorch.functional as F
 
+from .checks import integer, number, optional_integer
 from .classifier import GPTClassifier, padding_id, write_classifier
 from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, encode_examples,
                             pad_batch, read_labeled_texts)
@@ -56,19 +56,17 @@ class ClassifyConfig:
         if self.trainable not in TRAINABLE_CHOICES:
             raise ValueError(f"trainable must be one of {', '.join(TRAINABLE_CHOICES)}, got "
                              f"{self.trainable!r}")
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got "
-                                 f"{getattr(self, name)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if not self.weight_decay >= 0 or not self.grad_clip > 0:
-            raise ValueError(f"need weight-decay >= 0 and grad-clip > 0, got "
-                             f"{self.weight_decay} and {self.grad_clip}")
-        if self.lora_rank is not None and self.lora_rank < 1:
-            raise ValueError(f"lora-rank must be at least 1, got {self.lora_rank}")
+        self.epochs = integer(self.epochs, "--epochs", minimum=1)
+        self.batch_size = integer(self.batch_size, "--batch-size", minimum=1)
+        self.seed = integer(self.seed, "--seed", minimum=0)
+        self.lr = number(self.lr, "--lr", "(0, inf)")
+        self.weight_decay = number(self.weight_decay, "weight_decay", "[0, inf)")
+        self.grad_clip = number(self.grad_clip, "grad_clip", "(0, inf]")     # inf: no clipping
+        self.lora_rank = optional_integer(self.lora_rank, "--lora-rank", minimum=1)
         if self.lora_rank is not None and self.lora_alpha is None:
             self.lora_alpha = 2 * self.lora_rank        # alpha / r = 2, whatever the rank
+        if self.lora_alpha is not None:
+            number(self.lora_alpha, "lora_alpha", "(0, inf)")     # 8 stays 8, as it is shown
 
 
 # ----- what trains ---------------------------------------------------------------------------

@@ -7,42 +7,71 @@ value, a directory that is not a checkpoint) become a one-line message and a non
 import argparse
 import codecs
 import dataclasses
+import os
 import signal
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from bpe.__main__ import OneLineErrorParser
 from tinytorch.serialization import atomic_write
 
-from .tokenizers import end_of_text_id, load_tokenizer
-from .train import TrainConfig, saved_config, train
+from .memory import NotEnoughMemory
+from .sampling import check_generation_arguments
+from .tokenizers import end_of_text_id, load_tokenizer, start_ids
+from .train import STATE_FILE, TrainConfig, saved_config, train
 
 USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   # a diverging --lr
+# What each command's user can do about a MemoryError that our estimates did not foresee
+MODEL_TOO_LARGE = "the model is too large for the free memory of this machine"
+LOWER_BATCH_SIZE = "lower --batch-size (or --lora-rank)"
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        # A path given in bytes that are not UTF-8 is printed back as those bytes, not refused
+        sys.stdout.reconfigure(errors="surrogateescape")
     try:
         return args.run(args)
     except KeyboardInterrupt as interrupt:     # Ctrl-C, or gpt.stop_signals.Stopped
         return 128 + getattr(interrupt, "signum", signal.SIGINT)
+    except BrokenPipeError:
+        # the reader went away (as in `sample ... | head -1`): nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except MemoryError as error:
+        print(f"error: {describe_memory_error(error, args.memory_advice)}", file=sys.stderr)
+        return 1
     except USER_ERRORS as error:
         print(f"error: {describe(error)}", file=sys.stderr)
         return 1
 
 
 def describe(error):
+    """One line for an exception: the file name and the OS's reason for an OSError."""
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.filename}: {error.strerror or error}"
     if isinstance(error, KeyError):
         return f"missing entry {error}"
-    return str(error)
+    return " ".join(str(error).split("\n")) or type(error).__name__
+
+
+def describe_memory_error(error, advice):
+    """Our own estimate says it all; NumPy's MemoryError ("Unable to allocate 3 TiB for an
+    array with shape ...") gets the command's advice on what to lower."""
+    if isinstance(error, NotEnoughMemory):
+        return str(error)
+    return f"out of memory ({error or 'an allocation failed'}); {advice}"
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m gpt",
-                                     description="Train GPT-2 style models and sample from them.")
+    # bpe's parser: an argument error is one line and where to read more, not the usage
+    # (argparse gives the subcommands' parsers the same class)
+    parser = OneLineErrorParser(prog="python -m gpt",
+                                description="Train GPT-2 style models and sample from them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_command(commands)
     add_sample_command(commands)
@@ -51,6 +80,30 @@ def build_parser():
     add_classify_command(commands)
     add_attention_command(commands)
     return parser
+
+
+def utf8_text(text):
+    """An argparse type for a text flag (--prompt, --text). An argument that is not valid
+    UTF-8 reaches Python with its bad bytes as lone surrogates (PEP 383); such text can be
+    neither encoded nor printed, so it is refused, saying where the bad byte is. (File names
+    are left alone: any bytes make a valid one.)"""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"not valid UTF-8 ({first_bad_byte(text)})") from None
+    return text
+
+
+def first_bad_byte(text):
+    """Where the first byte that is not UTF-8 was in a surrogate-escaped argument."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")       # the bytes as they were given
+        raw.decode("utf-8")
+    except UnicodeEncodeError as error:           # a surrogate that stands for no byte
+        return f"character {error.start} is a lone surrogate"
+    except UnicodeDecodeError as error:
+        return f"byte 0x{raw[error.start]:02x} at offset {error.start}"
+    return "no bad byte found"
 
 
 # ----- train ---------------------------------------------------------------------------------
@@ -108,7 +161,8 @@ def add_train_command(commands):
     flag("--seed", type=int, help=f"seed for weights, batches and dropout (default {d.seed})")
     flag("--resume", action="store_true",
          help="continue the run in --out exactly where its checkpoint stopped")
-    p.set_defaults(run=run_train)
+    p.set_defaults(run=run_train, memory_advice="lower --batch-size, --block-size, --n-embd "
+                                                "or --n-layer")
 
 
 def run_train(args):
@@ -125,8 +179,19 @@ def run_train(args):
 
 
 def resumed_config(out, given):
-    """The checkpoint's settings, with the flags given on this command line on top."""
-    return TrainConfig(**{**saved_config(out), **given})
+    """The checkpoint's settings, with the flags given on this command line on top. Settings
+    in the checkpoint that are not valid are an error naming its file."""
+    saved = saved_config(out)
+    state_path = Path(out) / STATE_FILE
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    if not (isinstance(saved, dict) and set(saved) <= known):
+        raise ValueError(f"{state_path} does not hold the settings of a `python -m gpt train` "
+                         f"run (its config entry is {str(saved)[:80]})")
+    try:
+        TrainConfig(**saved)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{state_path} holds settings that are not valid: {error}") from None
+    return TrainConfig(**{**saved, **given})
 
 
 # ----- sample --------------------------------------------------------------------------------
@@ -137,7 +202,7 @@ def add_sample_command(commands):
         description="Generate text from a checkpoint directory: one written by `train`, or "
                     "any Hugging Face GPT-2 directory with its tokenizer files.")
     p.add_argument("--model", required=True, help="the checkpoint directory")
-    p.add_argument("--prompt", default="",
+    p.add_argument("--prompt", default="", type=utf8_text,
                    help="text to continue (default: start from <|endoftext|>, or a newline)")
     p.add_argument("--max-new-tokens", type=positive_int, default=200,
                    help="tokens to generate (default 200)")
@@ -148,19 +213,20 @@ def add_sample_command(commands):
     p.add_argument("--top-p", type=float, default=None,
                    help="sample only from the most likely tokens holding probability P")
     p.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
-    p.set_defaults(run=run_sample)
+    p.set_defaults(run=run_sample, memory_advice=MODEL_TOO_LARGE)
 
 
 def run_sample(args, out=None):
     from .model import GPT
     out = out or sys.stdout
+    # before the model is loaded (seconds for a large one): flag values such as nan
+    check_generation_arguments(args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+                               seed=args.seed)
     model = GPT.from_pretrained(args.model)
     tokenizer = load_tokenizer(args.model)
     eot = end_of_text_id(tokenizer)
-    if args.prompt:
-        prompt = tokenizer.encode(args.prompt, allowed_special="all")
-    else:
-        prompt = [eot] if eot is not None else tokenizer.encode_ordinary("\n")
+    prompt = (tokenizer.encode(args.prompt, allowed_special="all") if args.prompt
+              else start_ids(tokenizer))
     out.write(args.prompt)
     # Bytes of a character split across tokens wait until the character is complete.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -205,7 +271,7 @@ def add_finetune_instruct_command(commands):
          help=f"seed for the split, the batch order and LoRA's init (default {d.seed})")
     flag("--batch-size", type=positive_int, default=d.batch_size,
          help=f"examples per batch (default {d.batch_size})")
-    p.set_defaults(run=run_finetune_instruct)
+    p.set_defaults(run=run_finetune_instruct, memory_advice=LOWER_BATCH_SIZE)
 
 
 def run_finetune_instruct(args):
@@ -249,7 +315,7 @@ def add_finetune_classify_command(commands):
               f"(default {d.seed})")
     flag("--batch-size", type=positive_int, default=d.batch_size,
          help=f"examples per batch (default {d.batch_size})")
-    p.set_defaults(run=run_finetune_classify)
+    p.set_defaults(run=run_finetune_classify, memory_advice=LOWER_BATCH_SIZE)
 
 
 def run_finetune_classify(args):
@@ -270,8 +336,8 @@ def add_classify_command(commands):
         description="Print the most likely label of a text and its probability, e.g. "
                     "`spam 0.98`, using a directory written by finetune-classify.")
     p.add_argument("--model", required=True, help="a classifier directory")
-    p.add_argument("--text", required=True, help="the text to classify")
-    p.set_defaults(run=run_classify)
+    p.add_argument("--text", required=True, type=utf8_text, help="the text to classify")
+    p.set_defaults(run=run_classify, memory_advice=MODEL_TOO_LARGE)
 
 
 def run_classify(args, out=None):
@@ -292,12 +358,12 @@ def add_attention_command(commands):
         description="Print the attention weights of one layer and head for a text as a "
                     "heatmap in the terminal (row i: how much token i looks at each token).")
     p.add_argument("--model", required=True, help="a checkpoint directory")
-    p.add_argument("--text", required=True, help="the text to look at")
+    p.add_argument("--text", required=True, type=utf8_text, help="the text to look at")
     p.add_argument("--layer", type=int, default=0, help="the block (default 0)")
     p.add_argument("--head", type=int, default=0, help="the head (default 0)")
     p.add_argument("--values", action="store_true", help="print the weights as numbers")
     p.add_argument("--svg", help="also write the map as an SVG image to this file")
-    p.set_defaults(run=run_attention)
+    p.set_defaults(run=run_attention, memory_advice=MODEL_TOO_LARGE)
 
 
 def run_attention(args, out=None):

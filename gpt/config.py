@@ -5,6 +5,8 @@ import numpy as np
 
 import tinytorch as tt
 
+from .checks import boolean, integer, number
+
 
 @dataclass
 class GPTConfig:
@@ -34,15 +36,18 @@ class GPTConfig:
     fused: bool = True
 
     def __post_init__(self):
+        """Types (with isinstance: `vocab_size=True` is a bool, not a size) and ranges, each
+        named; values are stored as plain int, float and bool."""
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"GPTConfig.{name} must be a positive integer, "
-                                 f"got {getattr(self, name)!r}")
+            setattr(self, name, integer(getattr(self, name), f"GPTConfig.{name}", minimum=1))
+        self.dropout = number(self.dropout, "GPTConfig.dropout", "[0, 1)")
+        self.layer_norm_epsilon = number(self.layer_norm_epsilon, "GPTConfig.layer_norm_epsilon",
+                                         "(0, inf)")
+        for name in ("bias", "fused"):
+            boolean(getattr(self, name), f"GPTConfig.{name}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd={self.n_embd} does not split evenly into "
                              f"n_head={self.n_head} heads")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
     def head_size(self):

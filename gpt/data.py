@@ -63,9 +63,12 @@ speak this in hunger for bread, not in thirst for revenge.
 
 
 def read_text(path):
-    """The UTF-8 text of a file; an error naming the byte offset of the first invalid byte."""
+    """The UTF-8 text of a file; an error naming the byte offset of the first invalid byte,
+    or saying that the file is empty."""
     with open(path, "rb") as f:
         raw = f.read()
+    if not raw:
+        raise ValueError(f"{path} is empty: there is no text to train on")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

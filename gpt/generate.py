@@ -13,7 +13,7 @@ from tinytorch.nn import evaluating
 
 from .config import check_idx
 from .kv_cache import KVCache
-from .sampling import next_tokens
+from .sampling import check_generation_arguments, next_tokens
 
 
 def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
@@ -32,6 +32,7 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     window shifts each step, so the stored keys (computed at the old positions) are useless:
     the cache is rebuilt from the window, which costs what running without a cache costs.
     """
+    check_generation_arguments(max_new_tokens, temperature, top_k, top_p, eos_token_id, seed)
     idx = check_idx(idx).astype(np.int64)                                       # (B, T0)
     generator = np.random.default_rng(seed)
     cache = KVCache.for_model(model, idx.shape[0]) if use_cache else None

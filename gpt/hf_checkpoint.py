@@ -28,31 +28,54 @@ TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 # config.json's "architectures": a language model, or a classifier (gpt.classifier)
 LANGUAGE_MODEL_ARCHITECTURE = "GPT2LMHeadModel"
 CLASSIFIER_ARCHITECTURE = "GPT2ForSequenceClassification"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+REQUIRED_KEYS = ("vocab_size", "n_positions", "n_layer", "n_head", "n_embd")
 
 
-def config_from_hf(hf, fused=True):
-    """GPTConfig from a parsed config.json, refusing variants this model does not implement."""
+def config_from_hf(hf, fused=True, source="config.json"):
+    """GPTConfig from a parsed config.json, refusing variants this model does not implement.
+    Every error names `source`, the file the settings came from."""
+    missing = [key for key in REQUIRED_KEYS if key not in hf]
+    if missing:
+        raise ValueError(f"{source} has no {missing[0]!r} entry (a GPT-2 config.json has "
+                         f"{', '.join(REQUIRED_KEYS)})")
+    try:
+        config = GPTConfig(vocab_size=hf["vocab_size"], block_size=hf["n_positions"],
+                           n_layer=hf["n_layer"], n_head=hf["n_head"], n_embd=hf["n_embd"],
+                           layer_norm_epsilon=hf.get("layer_norm_epsilon", 1e-5), fused=fused)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{source}: {error}") from None
     activation = hf.get("activation_function", "gelu_new")
     if activation not in TANH_GELUS:
-        raise ValueError(f"activation_function {activation!r} is not GPT-2's tanh GELU")
-    if hf.get("n_inner") not in (None, 4 * hf["n_embd"]):
-        raise ValueError(f"n_inner={hf['n_inner']}: only the 4 x n_embd MLP is implemented")
+        raise ValueError(f"{source}: activation_function {activation!r} is not GPT-2's tanh "
+                         f"GELU")
+    if hf.get("n_inner") not in (None, 4 * config.n_embd):
+        raise ValueError(f"{source}: n_inner={hf['n_inner']}: only the 4 x n_embd MLP is "
+                         f"implemented")
     if hf.get("scale_attn_by_inverse_layer_idx") or not hf.get("scale_attn_weights", True):
-        raise ValueError("only GPT-2's attention scaling, 1/sqrt(head_size), is implemented")
+        raise ValueError(f"{source}: only GPT-2's attention scaling, 1/sqrt(head_size), is "
+                         f"implemented")
     if not hf.get("tie_word_embeddings", True):
-        raise ValueError("only a LM head tied to the token embedding is implemented")
-    return GPTConfig(vocab_size=hf["vocab_size"], block_size=hf["n_positions"],
-                     n_layer=hf["n_layer"], n_head=hf["n_head"], n_embd=hf["n_embd"],
-                     layer_norm_epsilon=float(hf.get("layer_norm_epsilon", 1e-5)), fused=fused)
+        raise ValueError(f"{source}: only a LM head tied to the token embedding is implemented")
+    return config
 
 
 def read_config(directory):
-    path = Path(directory) / "config.json"
+    """The settings in `directory`'s config.json, a dict; a file that is missing, not UTF-8,
+    not JSON or not a JSON object is an error naming it."""
+    path = Path(directory) / CONFIG_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{directory} has no config.json: not a Hugging Face GPT-2 "
+        raise FileNotFoundError(f"{directory} has no {CONFIG_FILE}: not a Hugging Face GPT-2 "
                                 f"checkpoint directory")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    hf = read_json(path)
+    if not isinstance(hf, dict):
+        raise ValueError(f"{path} must hold a JSON object of settings, got a JSON "
+                         f"{type(hf).__name__}")
+    if not isinstance(hf.get("architectures", []), list):
+        raise ValueError(f"{path}: architectures must be a list of class names, got "
+                         f"{hf['architectures']!r}")
+    return hf
 
 
 def hf_to_state_dict(tensors):
@@ -94,19 +117,47 @@ def load_pretrained(model_class, directory, fused=True):
         raise ValueError(f"{directory} is a sequence classifier ({CLASSIFIER_ARCHITECTURE}), "
                          f"not a language model: use it with `python -m gpt classify`, or give "
                          f"the language model it was made from")
-    config = config_from_hf(hf, fused=fused)
-    model = model_class(config, seed=0)
-    model.load_state_dict(hf_to_state_dict(read_weights(directory)))
+    config = config_from_hf(hf, fused=fused, source=Path(directory) / CONFIG_FILE)
+    return load_weights_into(model_class(config, seed=0), directory,
+                             hf_to_state_dict(read_weights(directory)))
+
+
+def load_weights_into(model, directory, state):
+    """`model` holding `state` (from `directory`'s weights); a mismatch with its config.json
+    is an error naming both files."""
+    try:
+        model.load_state_dict(state)
+    except ValueError as error:
+        raise ValueError(f"{Path(directory) / WEIGHTS_FILE} does not fit {CONFIG_FILE}'s "
+                         f"sizes: {error}") from None
     return model
 
 
 def read_weights(directory):
     """{name: ndarray} from `directory`'s model.safetensors, as stored there (HF's names and
-    Conv1D layout: hf_to_state_dict converts them)."""
-    weights_path = Path(directory) / "model.safetensors"
+    Conv1D layout: hf_to_state_dict converts them). A tensor holding nan or inf (as float32,
+    which the model computes in) is refused, named: such a model only ever outputs nan."""
+    weights_path = Path(directory) / WEIGHTS_FILE
     if not weights_path.is_file():
-        raise FileNotFoundError(f"{directory} has no model.safetensors")
-    return safetensors.load_file(weights_path)
+        raise FileNotFoundError(f"{directory} has no {WEIGHTS_FILE}")
+    tensors = safetensors.load_file(weights_path)
+    for name, array in tensors.items():
+        if array.dtype.kind == "f" and not MASK_BUFFER.search(name):
+            check_finite(weights_path, name, array)
+    return tensors
+
+
+def check_finite(path, name, array):
+    """A ValueError naming `path`, the tensor and its first bad element if `array` has
+    values that are nan or inf, or that become inf as float32."""
+    with np.errstate(over="ignore"):                 # float64 beyond float32's range -> inf
+        bad = ~np.isfinite(array.astype(np.float32, copy=False))
+    if bad.any():
+        first = np.unravel_index(np.argmax(bad), bad.shape)
+        raise ValueError(f"{path}: tensor {name!r} holds {int(bad.sum()):,} nan or infinite "
+                         f"values (the first at index {list(map(int, first))}: "
+                         f"{array[first]}); the weights are damaged, perhaps saved from a run "
+                         f"that diverged")
 
 
 def hf_config(config, extra=None):
@@ -155,6 +206,20 @@ def save_pretrained(model, directory, extra_config=None):
         tensors[name] = np.ascontiguousarray(array)
     safetensors.save_file(tensors, directory / "model.safetensors")
     write_json(directory / "config.json", hf_config(model.config, extra_config))
+
+
+def read_json(path):
+    """The JSON value in the file at `path`; a file that is not UTF-8 or not JSON is a
+    ValueError naming it and where the problem is."""
+    raw = Path(path).read_bytes()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset "
+                         f"{error.start})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}, "
+                         f"column {error.colno}") from None
 
 
 def write_json(path, obj, sort_keys=True):

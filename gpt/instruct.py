@@ -14,7 +14,6 @@ The data side (template, split, masks) is gpt/instruct_data.py. Losses are means
 targets that count (not -100), weighted by token over a whole split, so a split's loss does
 not depend on how it is cut into batches.
 """
-import math
 import time
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ import numpy as np
 
 import tinytorch as tt
 
+from .checks import integer, number, optional_integer
 from .data import batches
 from .hf_checkpoint import write_json
 from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
@@ -58,16 +58,19 @@ class InstructConfig:
     max_new_tokens: int = 50      # longest generated response (the context may cut it sooner)
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "max_new_tokens", "lora_rank", "subset"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {value}")
+        for name in ("epochs", "batch_size", "max_new_tokens"):
+            setattr(self, name, integer(getattr(self, name), "--" + name.replace("_", "-"), 1))
+        for name in ("lora_rank", "subset"):
+            setattr(self, name, optional_integer(getattr(self, name),
+                                                 "--" + name.replace("_", "-"), 1))
+        self.seed = integer(self.seed, "--seed", minimum=0)
+        self.lr = number(self.lr, "--lr", "(0, inf)")
+        self.weight_decay = number(self.weight_decay, "weight_decay", "[0, inf)")
+        self.grad_clip = number(self.grad_clip, "grad_clip", "(0, inf]")     # inf: no clipping
         if self.lora_rank is not None and self.lora_alpha is None:
             self.lora_alpha = 2 * self.lora_rank        # alpha / r = 2, whatever the rank
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight-decay must be >= 0, got {self.weight_decay}")
+        if self.lora_alpha is not None:
+            number(self.lora_alpha, "lora_alpha", "(0, inf)")     # 8 stays 8, as it is shown
 
 
 # ----- data ------------------------------------------------------------------------------------

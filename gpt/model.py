@@ -25,6 +25,7 @@ from tinytorch import nn
 from .config import check_idx
 from .generate import generate
 from .hf_checkpoint import load_pretrained, save_pretrained
+from .memory import check_model_fits
 
 
 def functions(config):
@@ -122,6 +123,7 @@ class GPT(nn.Module):
 
     def __init__(self, config, seed=None):
         super().__init__()
+        check_model_fits(config)         # say so now, not by the kernel killing the process
         self.config = config
         # Dropout draws from its own generator, so the same seed gives the same weights
         # whether or not dropout is on.

@@ -5,6 +5,8 @@ that softmax gives them probability 0. The order is the usual one: temperature, 
 """
 import numpy as np
 
+from .checks import integer, number, optional_integer
+
 
 def top_k_filter(logits, k):
     """Keep the k largest logits of each row of logits (B, V), k >= 1, and set the others to
@@ -62,16 +64,19 @@ def softmax(logits):
 def next_tokens(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     """One token id per row of logits (B, V): argmax if temperature == 0 (top-k and top-p are
     then irrelevant), otherwise a sample from softmax(logits / temperature) after top-k and
-    then top-p filtering. Returns int64 (B,)."""
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    then top-p filtering. temperature=inf makes every token equally likely. Returns int64 (B,)."""
+    check_sampling_arguments(temperature, top_k, top_p)
+    if not np.isfinite(logits).all():
+        raise FloatingPointError("the logits hold nan or inf (the model's activations "
+                                 "overflowed): there is nothing to sample from")
     if temperature == 0:
         return np.argmax(logits, axis=-1).astype(np.int64)
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be at least 1, got {top_k}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    probs = next_token_probs(logits, temperature, top_k, top_p)
+    # Subtracting each row's maximum first (softmax does not change) keeps a tiny temperature
+    # from overflowing: the best token gets 0, the others -inf.
+    logits = logits.astype(np.float64)
+    logits -= logits.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):                  # -inf is the answer, not a problem
+        probs = next_token_probs(logits, temperature, top_k, top_p)
     # Inverse-CDF sampling: one uniform number per row, the first token whose cumulative
     # probability exceeds it.
     generator = np.random.default_rng() if generator is None else generator
@@ -79,3 +84,25 @@ def next_tokens(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
     cdf = np.cumsum(probs, axis=-1)
     choice = np.sum(cdf <= uniform * cdf[:, -1:], axis=-1)
     return np.minimum(choice, probs.shape[-1] - 1).astype(np.int64)
+
+
+def check_sampling_arguments(temperature, top_k=None, top_p=None):
+    """The choices of how to pick a token, checked: temperature a number >= 0 (inf allowed:
+    uniform), top_k None or an integer >= 1, top_p None or a number in (0, 1]."""
+    number(temperature, "temperature", "[0, inf]")
+    optional_integer(top_k, "top_k", minimum=1)
+    if top_p is not None:
+        number(top_p, "top_p", "(0, 1]")
+
+
+def check_generation_arguments(max_new_tokens, temperature=1.0, top_k=None, top_p=None,
+                               eos_token_id=None, seed=None):
+    """generate()'s arguments, checked before any work is done (NaN and negative counts
+    included): max_new_tokens an integer >= 0, the sampling choices (check_sampling_arguments),
+    eos_token_id None or an id (an integer >= 0), seed None, an integer >= 0 or an
+    np.random.Generator."""
+    integer(max_new_tokens, "max_new_tokens", minimum=0)
+    check_sampling_arguments(temperature, top_k, top_p)
+    optional_integer(eos_token_id, "eos_token_id", minimum=0)
+    if not (seed is None or isinstance(seed, np.random.Generator)):
+        integer(seed, "seed", minimum=0)

@@ -21,6 +21,8 @@ from pathlib import Path
 import bpe
 from tinytorch.serialization import atomic_write
 
+from .hf_checkpoint import CONFIG_FILE, read_config, read_json
+
 CHARS_FILE = "tokenizer.chars.json"
 BPE_FILE = "tokenizer.bpe"
 END_OF_TEXT = "<|endoftext|>"
@@ -31,9 +33,15 @@ class CharTokenizer:
 
     def __init__(self, chars):
         self.chars = list(chars)
+        for ch in self.chars:
+            if not (isinstance(ch, str) and len(ch) == 1) or "\ud800" <= ch <= "\udfff":
+                raise ValueError(f"a character vocabulary holds single characters (not "
+                                 f"surrogates), got {ch!r}")
         self.ids = {ch: i for i, ch in enumerate(self.chars)}
         if len(self.ids) != len(self.chars):
             raise ValueError("a character vocabulary lists a character twice")
+        if not self.chars:
+            raise ValueError("a character vocabulary needs at least one character")
         self.special_tokens = {}
 
     @classmethod
@@ -72,11 +80,21 @@ class CharTokenizer:
 
     @classmethod
     def load(cls, path):
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        if data.get("format") != "tinygpt-chars":
-            raise ValueError(f"{path} is not a character vocabulary file")
-        return cls(data["chars"])
+        """The vocabulary saved in `path`; anything else there is an error naming it."""
+        data = read_json(path)
+        if not (isinstance(data, dict) and data.get("format") == "tinygpt-chars"):
+            raise ValueError(f"{path} is not a character vocabulary file (a JSON object "
+                             f'{{"format": "tinygpt-chars", "version": 1, "chars": [...]}})')
+        if data.get("version") != 1:
+            raise ValueError(f"{path} is version {data.get('version')!r} of the format; this "
+                             f"reader knows version 1")
+        if not isinstance(data.get("chars"), list):
+            raise ValueError(f"{path}: chars must be a list of characters, got "
+                             f"{data.get('chars')!r}"[:200])
+        try:
+            return cls(data["chars"])
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
 
     def __repr__(self):
         return f"CharTokenizer(vocab_size={self.vocab_size})"
@@ -85,6 +103,18 @@ class CharTokenizer:
 def end_of_text_id(tokenizer):
     """The id of <|endoftext|> in this tokenizer, or None (read from it, never assumed)."""
     return tokenizer.special_tokens.get(END_OF_TEXT)
+
+
+def start_ids(tokenizer):
+    """The ids to start a sample from when there is no prompt: [<|endoftext|>] (what a
+    document follows in GPT-2's training data), else a newline, else the first id (a
+    character vocabulary made from text without newlines has no "\n")."""
+    eot = end_of_text_id(tokenizer)
+    if eot is not None:
+        return [eot]
+    if isinstance(tokenizer, CharTokenizer) and "\n" not in tokenizer.ids:
+        return [0]
+    return tokenizer.encode_ordinary("\n")
 
 
 def token_ids_config(tokenizer):
@@ -116,14 +146,42 @@ def save_tokenizer(tokenizer, directory):
 
 
 def load_tokenizer(directory):
-    """The tokenizer stored in a checkpoint directory (ours, or any HF GPT-2 directory)."""
+    """The tokenizer stored in a checkpoint directory (ours, or any HF GPT-2 directory),
+    checked against the model's config.json there (check_fits)."""
     directory = Path(directory)
     if (directory / CHARS_FILE).is_file():
-        return CharTokenizer.load(directory / CHARS_FILE)
-    if (directory / BPE_FILE).is_file():
-        return bpe.load(directory / BPE_FILE)
-    if any((directory / name).is_file()
-           for name in ("tokenizer.json", "vocab.json", "encoder.json")):
-        return bpe.from_pretrained(directory)
-    raise FileNotFoundError(f"{directory} holds no tokenizer ({CHARS_FILE}, {BPE_FILE}, "
-                            f"Hugging Face's tokenizer.json, or GPT-2's vocab.json + merges.txt)")
+        tokenizer = CharTokenizer.load(directory / CHARS_FILE)
+    elif (directory / BPE_FILE).is_file():
+        tokenizer = bpe.load(directory / BPE_FILE)
+    elif any((directory / name).is_file()
+             for name in ("tokenizer.json", "vocab.json", "encoder.json")):
+        tokenizer = bpe.from_pretrained(directory)
+    else:
+        raise FileNotFoundError(f"{directory} holds no tokenizer ({CHARS_FILE}, {BPE_FILE}, "
+                                f"Hugging Face's tokenizer.json, or GPT-2's vocab.json + "
+                                f"merges.txt)")
+    if (directory / CONFIG_FILE).is_file():
+        check_fits(tokenizer, read_config(directory), directory)
+    return tokenizer
+
+
+def check_fits(tokenizer, hf, directory):
+    """A ValueError if `tokenizer` cannot belong to the model whose config.json says `hf`:
+    it has ids beyond the model's vocabulary (they would index past the embedding), or the
+    ids config.json gives for end and start of text (eos_token_id, bos_token_id: an id or a
+    list of ids) are not special tokens of it. (A model may have more ids than its
+    tokenizer: GPT-2's vocabulary is sometimes padded to a round number.)"""
+    vocab_size = hf.get("vocab_size")
+    if isinstance(vocab_size, int) and tokenizer.vocab_size > vocab_size:
+        raise ValueError(f"{directory}: the tokenizer has ids up to {tokenizer.vocab_size - 1} "
+                         f"but the model's vocabulary (vocab_size in {CONFIG_FILE}) has "
+                         f"{vocab_size}; the tokenizer belongs to another model")
+    special_ids = set(tokenizer.special_tokens.values())
+    for key in ("eos_token_id", "bos_token_id"):
+        ids = hf.get(key) if isinstance(hf.get(key), list) else [hf.get(key)]
+        strays = [i for i in ids if isinstance(i, int) and i not in special_ids]
+        if strays:
+            raise ValueError(f"{directory}: {CONFIG_FILE} says {key} is {strays[0]}, which is "
+                             f"not a special token of the tokenizer there (it has "
+                             f"{tokenizer.special_tokens or 'none'}); the tokenizer belongs to "
+                             f"another model")

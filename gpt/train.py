@@ -22,7 +22,6 @@ No kill, full disk or second Ctrl-C loses a run:
 """
 import dataclasses
 import hashlib
-import math
 import os
 import re
 import time
@@ -36,14 +35,16 @@ import tinytorch as tt
 from tinytorch import optim
 from tinytorch.serialization import atomic_write
 
+from .checks import boolean, integer, number, optional_integer
 from .config import GPTConfig
 from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read_text, split_ids
+from .memory import check_training_fits
 from .metrics import MetricsLog
 from .model import GPT
 from .pictures import loss_curve_svg
 from .run_directory import RunDirectory
 from .stop_signals import Stopped, StopSignals
-from .tokenizers import (BPE_FILE, CHARS_FILE, end_of_text_id, load_tokenizer, save_tokenizer,
+from .tokenizers import (BPE_FILE, CHARS_FILE, load_tokenizer, save_tokenizer, start_ids,
                          token_ids_config)
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
@@ -54,6 +55,13 @@ SVG_FILE = "loss.svg"
 # pattern gives tokenizer.bpe and GPT-2's vocab.json + merges.txt).
 CHECKPOINT_FILES = ("config.json", "model.safetensors", CHARS_FILE, BPE_FILE, "vocab.json",
                     "merges.txt", STATE_FILE, SVG_FILE)
+# The settings that a run's memory grows with, which the error for too large a run suggests
+MEMORY_FLAGS = ("batch_size", "block_size", "n_embd", "n_layer")
+
+
+def flag_name(name):
+    """A TrainConfig field's command-line flag: n_layer -> --n-layer."""
+    return "--" + name.replace("_", "-")
 
 
 @dataclass
@@ -91,20 +99,35 @@ class TrainConfig:
     seed: int = 1337
 
     def __post_init__(self):
+        """Every setting checked now, before any data is read or tokenizer trained, and named
+        as its command-line flag: counts are integers, rates are numbers (never nan), and a
+        run too large for this machine's memory is refused, saying what to lower."""
         for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_iters",
-                     "grad_accum", "eval_interval", "eval_iters", "log_interval"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, "
-                                 f"got {getattr(self, name)}")
+                     "grad_accum", "eval_interval", "eval_iters", "log_interval",
+                     "final_eval_iters"):
+            setattr(self, name, integer(getattr(self, name), flag_name(name), minimum=1))
+        for name in ("warmup_iters", "sample_tokens", "seed"):
+            setattr(self, name, integer(getattr(self, name), flag_name(name), minimum=0))
+        self.lr_decay_iters = optional_integer(self.lr_decay_iters, "--lr-decay-iters", 1)
+        self.char = boolean(self.char, "--char")
+        self.vocab_size = integer(self.vocab_size, "--vocab-size", minimum=1)
         if not self.char and self.vocab_size < 257:
-            raise ValueError(f"vocab-size must be at least 257 (256 bytes + <|endoftext|>), "
+            raise ValueError(f"--vocab-size must be at least 257 (256 bytes + <|endoftext|>), "
                              f"got {self.vocab_size}")
-        if not (0 < self.lr < math.inf and 0 <= self.min_lr <= self.lr):
-            raise ValueError(f"lr must be a positive number, and 0 <= min-lr <= lr; got "
-                             f"lr={self.lr}, min-lr={self.min_lr}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        self.lr = number(self.lr, "--lr", "(0, inf)")
+        self.min_lr = number(self.min_lr, "--min-lr", f"[0, {self.lr}]")
+        self.weight_decay = number(self.weight_decay, "--weight-decay", "[0, inf)")
+        self.beta1, self.beta2 = (number(getattr(self, name), name, "[0, 1)")
+                                  for name in ("beta1", "beta2"))
+        self.grad_clip = number(self.grad_clip, "grad_clip", "(0, inf]")    # inf: no clipping
+        self.dropout = number(self.dropout, "--dropout", "[0, 1)")
         self.final_eval_iters = max(self.final_eval_iters, 400)
+        self.model_config(vocab_size=257)          # the model's own rules (heads divide n_embd)
+        # The vocabulary is not known before the tokenizer is trained: leaving it out here
+        # makes the figure a lower bound (GPT() checks the whole model's weights again).
+        check_training_fits({**dataclasses.asdict(self), "vocab_size": 0},
+                            {name: (flag_name(name), getattr(TrainConfig, name))
+                             for name in MEMORY_FLAGS})
 
     @property
     def decay_iters(self):
@@ -162,10 +185,10 @@ def estimate_loss(model, ids, config, n_batches, seed, on_batch=None):
 
 
 def sample_text(model, tokenizer, config, n_tokens, seed=0, on_token=None):
-    """A sample from the model: from <|endoftext|> if the tokenizer has it, else a newline.
-    `on_token()`, if given, is called after each token (it may raise to abandon the sample)."""
-    eot = end_of_text_id(tokenizer)
-    start = [eot] if eot is not None else tokenizer.encode_ordinary("\n")
+    """A sample from the model, started from tokenizers.start_ids (<|endoftext|>, else a
+    newline). `on_token()`, if given, is called after each token (it may raise to abandon the
+    sample)."""
+    start = start_ids(tokenizer)
     out = model.generate(np.array([start]), n_tokens, temperature=0.8, top_k=200, seed=seed,
                          on_token=None if on_token is None else lambda token: on_token())
     return tokenizer.decode(out[0, len(start):].tolist())
@@ -232,6 +255,9 @@ def open_run_directory(out, resume, log):
     out = Path(out)
     if resume and not out.is_dir():
         raise FileNotFoundError(not_a_checkpoint(out))
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} already exists and is a file, not a run directory; "
+                              f"choose another --out")
     directory = RunDirectory(out, CHECKPOINT_FILES, log_files=(METRICS_FILE,))
     if directory.open(create=not resume):
         log(f"{out}: a save was cut short (the run was killed?); restored the checkpoint it "
@@ -243,9 +269,11 @@ def open_run_directory(out, resume, log):
 
 
 def saved_config(out, log=print):
-    """The settings (a dict) of the run whose checkpoint is in `out`."""
+    """The settings (a dict) of the run whose checkpoint is in `out` (None if its state file
+    holds none: the caller says what is wrong)."""
     with open_run_directory(out, resume=True, log=log):
-        return tt.load(Path(out) / STATE_FILE)["config"]
+        state = tt.load(Path(out) / STATE_FILE)
+    return state.get("config") if isinstance(state, dict) else None
 
 
 # ----- the run -------------------------------------------------------------------------------
@@ -369,7 +397,8 @@ class Run:
         def write_files(folder):
             save_checkpoint(folder, self.model, self.tokenizer, self.optimizer, state)
             with atomic_write(folder / SVG_FILE) as f:         # the curve beside the model
-                f.write(svg.encode("utf-8"))
+                # (its title is the run's path: bytes that are not UTF-8 there show escaped)
+                f.write(svg.encode("utf-8", errors="backslashreplace"))
 
         try:
             self.metrics.sync()                # the lines the checkpoint counts are on disk

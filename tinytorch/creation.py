@@ -2,21 +2,31 @@
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, _operand
+from .tensor import NUMERIC_KINDS, Tensor, _operand, check_numeric
 
 DEFAULT_DTYPE = np.float32
 
 
 def _as_array(data, dtype):
-    """float32 for Python floats, as in PyTorch; an ndarray keeps its own dtype unless told."""
+    """float32 for Python floats, as in PyTorch; an ndarray keeps its own dtype unless told.
+    Data that is not numbers (an object array, text) is a TypeError here, at once."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=dtype)
-    array = np.array(data)
+        return check_numeric(np.array(data, dtype=_numeric_dtype(dtype)))
+    array = check_numeric(np.array(data))
     if array.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
         array = array.astype(DEFAULT_DTYPE)
     return array
+
+
+def _numeric_dtype(dtype):
+    """np.dtype(dtype), refusing dtypes that hold no numbers (object, text) before any
+    conversion to them happens."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"a tensor holds numbers, not dtype {dtype}")
+    return dtype
 
 
 def tensor(data, requires_grad=False, dtype=None):
@@ -29,11 +39,11 @@ def _shape(shape):
 
 
 def zeros(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
-    return Tensor(np.zeros(_shape(shape), dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(_shape(shape), _numeric_dtype(dtype)), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=DEFAULT_DTYPE, requires_grad=False):
-    return Tensor(np.ones(_shape(shape), dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(_shape(shape), _numeric_dtype(dtype)), requires_grad=requires_grad)
 
 
 def zeros_like(t, requires_grad=False):

@@ -20,6 +20,7 @@ would write: tensors sorted by dtype, widest alignment first, then by name; the 
     read_metadata("model.safetensors")                  # {"format": "pt"}
 """
 import json
+import math
 import struct
 
 import numpy as np
@@ -123,25 +124,45 @@ def _parse_header(path, length_bytes, file):
                          f"the file is corrupt or not a safetensors file") from None
     if not isinstance(header, dict):
         raise ValueError(f"{path}: the header is not a JSON object")
+    metadata = header.get("__metadata__")
+    if metadata is not None and not (isinstance(metadata, dict) and all(
+            isinstance(value, str) for value in metadata.values())):
+        raise ValueError(f"{path}: __metadata__ must map strings to strings, got {metadata!r}")
     return header
+
+
+def _is_count(value):
+    """A JSON integer >= 0 (JSON's true is a bool in Python, and bool is a subclass of int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_entry(path, name, info):
+    """One tensor's entry: a dtype this reader knows, a shape and two data offsets, all
+    non-negative integers."""
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: the header entry for {name!r} is not an object: {info!r}")
+    dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise ValueError(f"{path}: tensor {name!r} has dtype {dtype!r}, which this reader does "
+                         f"not support (it reads {', '.join(_DTYPES)})")
+    if not (isinstance(shape, list) and all(_is_count(n) for n in shape)):
+        raise ValueError(f"{path}: tensor {name!r} has shape {shape!r}; a shape is a list of "
+                         f"integers >= 0")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
+        raise ValueError(f"{path}: tensor {name!r} has data_offsets {offsets!r}; they are two "
+                         f"integers >= 0, [begin, end)")
 
 
 def _check_offsets(path, header, data_length):
     """Every entry well formed, and the offsets tile the data part exactly: no gaps, no
     overlaps, nothing past the end (a truncated file fails here, naming the path)."""
     for name, info in header.items():
-        if not (isinstance(info, dict) and isinstance(info.get("shape"), list)
-                and all(isinstance(n, int) and n >= 0 for n in info["shape"])
-                and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2
-                and all(isinstance(n, int) for n in info["data_offsets"])):
-            raise ValueError(f"{path}: the header entry for {name!r} is malformed: {info!r}")
-        if info.get("dtype") not in _DTYPES:
-            raise ValueError(f"{path}: tensor {name!r} has dtype {info.get('dtype')!r}, which "
-                             f"this reader does not support (it reads {', '.join(_DTYPES)})")
+        _check_entry(path, name, info)
     position = 0
     for name, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
         begin, end = info["data_offsets"]
-        expected = int(np.prod(info["shape"], dtype=np.int64)) * _DTYPES[info["dtype"]].itemsize
+        # Python's integers: a shape such as [2**40, 2**40] must not wrap around as int64 does
+        expected = math.prod(info["shape"]) * _DTYPES[info["dtype"]].itemsize
         if begin != position or end - begin != expected:
             raise ValueError(f"{path}: tensor {name!r} has data_offsets [{begin}, {end}], but "
                              f"should start at {position} and hold {expected} bytes "

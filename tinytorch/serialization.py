@@ -25,12 +25,15 @@ import os
 import re
 import uuid
 import zipfile
+import zlib
 
 import numpy as np
 
 STRUCTURE_KEY = "__tinytorch__"      # the npz entry with the JSON skeleton of a nested object
 _ARRAY_MARK = "__ndarray__"          # {"__ndarray__": entry name} stands for an array in it
 TEMPORARY_PREFIX = ".tmp-"           # atomic_write's temporary files: .tmp-<8 hex>-<name>
+# A zip archive (an .npz) starts with a local file header, or, if empty, the end record.
+_ZIP_STARTS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 @contextlib.contextmanager
@@ -136,14 +139,46 @@ def save(state_dict, path):
 def load(path):
     """Read a file written by `save` (or any .npz without object arrays).
 
-    Returns `{name: ndarray}` for a flat file, else the nested object as it was saved.
+    Returns `{name: ndarray}` for a flat file, else the nested object as it was saved. A file
+    that is not such an archive (empty, truncated, damaged, holding pickled objects) is a
+    ValueError naming it; pickles are never loaded (see the module docstring).
     """
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
+    # Our own file object: np.load leaves a file it opened itself open when the archive in it
+    # turns out to be damaged.
+    with open(path, "rb") as file:
+        start = file.read(4)
+        if start not in _ZIP_STARTS:
+            what = "it is empty" if not start else "it does not start as a zip archive does"
+            raise ValueError(f"{path}: not a .npz file written by tinytorch.save ({what}); the "
+                             f"file is damaged or of another kind")
+        file.seek(0)
+        try:
+            with np.load(file, allow_pickle=False) as archive:
+                arrays = {key: _read_entry(path, archive, key) for key in archive.files}
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ValueError(f"{path}: truncated or damaged ({error}); it cannot be "
+                             f"read") from None
     if STRUCTURE_KEY not in arrays:
         return arrays
-    skeleton = json.loads(arrays.pop(STRUCTURE_KEY).item())
-    return _join(skeleton, arrays)
+    structure = arrays.pop(STRUCTURE_KEY)
+    try:
+        if structure.shape != () or structure.dtype.kind != "U":
+            raise TypeError(f"a {structure.dtype} array of shape {structure.shape}, not text")
+        return _join(json.loads(structure.item()), arrays)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: its {STRUCTURE_KEY} entry, which says how the arrays nest, "
+                         f"is damaged ({type(error).__name__}: {error})") from None
+
+
+def _read_entry(path, archive, key):
+    """One array of an open .npz. NumPy's own message for an object array is advice about
+    pickles; a checkpoint from elsewhere must not be loaded that way, so it is not relayed."""
+    try:
+        return archive[key]
+    except ValueError:
+        raise ValueError(f"{path}: entry {key!r} is not a plain array (it holds Python objects, "
+                         f"which only pickle can read, or it is damaged); tinytorch reads "
+                         f"numeric and string arrays only") from None
 
 
 def _check_key(key, path):

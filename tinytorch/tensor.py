@@ -24,7 +24,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False):
         if not isinstance(data, np.ndarray):
-            data = np.asarray(data)
+            data = check_numeric(np.asarray(data))
         if requires_grad and data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, "
                             f"not {data.dtype}; convert first, e.g. tt.tensor(x, dtype=np.float32)")
@@ -316,6 +316,20 @@ class Tensor:
         else:
             sizes = list(split_size_or_sections)
         return list(ops.Split.apply(self, tuple(sizes), dim))
+
+
+# dtype kinds a tensor can hold: bool, signed and unsigned integers, floats, complex numbers
+NUMERIC_KINDS = "biufc"
+
+
+def check_numeric(array):
+    """`array` if it holds numbers; else a TypeError now, rather than a puzzling one in the
+    first op that meets Python objects (dtype object) or text (dtype <U...)."""
+    if array.dtype.kind not in NUMERIC_KINDS:
+        what = {"O": "Python objects such as None", "U": "text", "S": "bytes"}.get(
+            array.dtype.kind, "values that are not numbers")
+        raise TypeError(f"a tensor holds numbers, not {what} (dtype {array.dtype})")
+    return array
 
 
 def _operand(value):

@@ -129,3 +129,99 @@ def test_json_files_are_utf8_with_sorted_keys_unless_asked_to_keep_their_order(t
     assert json.loads((tmp_path / "kept.json").read_text(encoding="utf-8")) == \
         {"output": "Grüße", "input": ""}
     assert list(json.loads((tmp_path / "kept.json").read_bytes())) == ["output", "input"]
+
+
+# ----- damaged and mismatched files are refused at load, naming the file ---------------------
+
+def tiny_checkpoint(directory, seed=0):
+    """A 1-layer GPT saved in `directory` (config.json + model.safetensors)."""
+    model = GPT(GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=8), seed=seed)
+    model.save_pretrained(directory)
+    return directory
+
+
+def edit_config(directory, **changes):
+    config = json.loads((directory / "config.json").read_text())
+    config.update(changes)
+    for key in [key for key, value in changes.items() if value is None]:
+        del config[key]
+    (directory / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"[1, 2]", r"config\.json must hold a JSON object of settings, got a JSON list"),
+    (b'{"n_embd": 8,}', r"config\.json is not valid JSON: Expecting property name .* line 1, "
+                        r"column 14"),
+    (b"", r"config\.json is not valid JSON: Expecting value at line 1, column 1"),
+    (b'{"n_embd": "\xff"}', r"config\.json is not valid UTF-8 \(byte 0xff at offset 12\)"),
+    (b"\x89PNG\r\n\x1a\n\0\0", r"config\.json is not valid UTF-8 \(byte 0x89 at offset 0\)"),
+])
+def test_a_config_json_that_is_not_a_json_object_is_named(tmp_path, content, message):
+    (tiny_checkpoint(tmp_path) / "config.json").write_bytes(content)
+    with pytest.raises(ValueError, match=message) as error:
+        GPT.from_pretrained(tmp_path)
+    assert str(tmp_path / "config.json") in str(error.value)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"n_embd": None}, r"config\.json has no 'n_embd' entry \(a GPT-2 config\.json has "
+                       r"vocab_size, n_positions"),
+    ({"n_positions": None}, "no 'n_positions' entry"),
+    ({"vocab_size": True}, r"config\.json: GPTConfig\.vocab_size must be an integer, got True"),
+    ({"n_layer": "1"}, r"GPTConfig\.n_layer must be an integer, got '1'"),
+    ({"n_head": 0}, r"GPTConfig\.n_head must be at least 1, got 0"),
+    ({"n_head": 3}, "n_embd=8 does not split evenly into n_head=3"),
+    ({"layer_norm_epsilon": -1}, r"layer_norm_epsilon must be a number in \(0, inf\)"),
+    ({"layer_norm_epsilon": "1e-5"}, "layer_norm_epsilon must be a number, got '1e-5'"),
+    ({"activation_function": "relu"}, r"config\.json: activation_function 'relu'"),
+    ({"n_inner": 5}, r"config\.json: n_inner=5"),
+    ({"architectures": "GPT2LMHeadModel"}, "architectures must be a list"),
+])
+def test_a_config_json_with_missing_or_bad_entries_is_named(tmp_path, changes, message):
+    edit_config(tiny_checkpoint(tmp_path), **changes)
+    with pytest.raises(ValueError, match=message) as error:
+        GPT.from_pretrained(tmp_path)
+    assert str(tmp_path) in str(error.value)
+
+
+def test_weights_that_do_not_fit_the_config_name_both_files_briefly(tmp_path):
+    edit_config(tiny_checkpoint(tmp_path), n_layer=12)
+    with pytest.raises(ValueError, match=r"model\.safetensors does not fit config\.json's "
+                                         r"sizes: .*missing: transformer\.h\.1\.ln_1\.weight"
+                                         r".*\(127 more\)") as error:
+        GPT.from_pretrained(tmp_path)
+    assert len(str(error.value)) < 400                 # 132 names would make a page
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_infinite_weights_are_refused_with_the_tensors_name(tmp_path, bad):
+    tiny_checkpoint(tmp_path)
+    tensors = safetensors.load_file(tmp_path / "model.safetensors")
+    tensors["transformer.h.0.mlp.c_fc.weight"][3, 5] = bad
+    tensors["transformer.h.0.mlp.c_fc.weight"][4, 0] = bad
+    safetensors.save_file(tensors, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=r"model\.safetensors: tensor "
+                                         r"'transformer\.h\.0\.mlp\.c_fc\.weight' holds 2 nan or "
+                                         r"infinite values \(the first at index \[3, 5\]"):
+        GPT.from_pretrained(tmp_path)
+
+
+def test_float64_weights_beyond_float32s_range_are_refused(tmp_path):
+    tiny_checkpoint(tmp_path)
+    tensors = safetensors.load_file(tmp_path / "model.safetensors")
+    tensors["transformer.ln_f.bias"] = tensors["transformer.ln_f.bias"].astype(np.float64)
+    tensors["transformer.ln_f.bias"][1] = 1e300                  # inf as float32
+    safetensors.save_file(tensors, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=r"'transformer\.ln_f\.bias' holds 1 nan or infinite"):
+        GPT.from_pretrained(tmp_path)
+
+
+def test_a_classifier_config_with_bad_labels_is_named(tmp_path):
+    from gpt.classifier import GPTClassifier
+    model = GPTClassifier(GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=8),
+                          ("ham", "spam"), seed=0)
+    model.save_pretrained(tmp_path)
+    for id2label in ({"0": "ham", "2": "spam"}, ["ham", "spam"], {"0": "ham", "1": 7}):
+        edit_config(tmp_path, id2label=id2label)
+        with pytest.raises(ValueError, match=r"config\.json: id2label must map"):
+            GPTClassifier.from_pretrained(tmp_path)

@@ -331,3 +331,18 @@ def test_a_classifier_given_where_a_language_model_is_expected_says_so(tiny, sha
                      shared_data / "sms_spam.tsv", "--out", tmp_path / "o"]):
         line = one_line_error(capsys, *command)
         assert "GPT2ForSequenceClassification" in line and "not a language model" in line, line
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(lr=float("nan")), r"--lr must be a number in \(0, inf\), got nan"),
+    (dict(weight_decay=float("nan")), r"weight_decay must be a number in \[0, inf\), got nan"),
+    (dict(grad_clip=float("nan")), "grad_clip must be a number in"),
+    (dict(epochs=0), "--epochs must be at least 1"),
+    (dict(batch_size=True), "--batch-size must be an integer, got True"),
+    (dict(seed=-3), "--seed must be at least 0, got -3"),
+    (dict(lora_rank=0), "--lora-rank must be at least 1"),
+    (dict(lora_rank=2, lora_alpha=float("nan")), "lora_alpha must be a number in"),
+])
+def test_classify_settings_are_checked_and_named(settings, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        ClassifyConfig(**settings)

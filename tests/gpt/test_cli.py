@@ -1,5 +1,6 @@
 """`python -m gpt`: one-line errors, streaming samples, Ctrl-C, resume."""
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -84,7 +85,9 @@ def test_user_mistakes_are_one_line_errors(tmp_path):
     assert_one_line_error(gpt("train", "--data", short, "--char", "--out", tmp_path / "s"),
                           "block_size + 1")
     flag_error = gpt("train", "--n-layer", "zero")
-    assert flag_error.returncode == 2 and "Traceback" not in flag_error.stderr
+    assert flag_error.returncode == 2 and flag_error.stderr == (
+        "error: argument --n-layer: invalid positive_int value: 'zero' "
+        "(see python -m gpt train --help)\n")
 
 
 def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
@@ -221,3 +224,98 @@ def test_an_infinite_learning_rate_is_refused(tmp_path, command):
              "finetune-instruct": ["--model", tmp_path, "--data", tmp_path,
                                    "--out", tmp_path / "o"]}[command]
     assert_one_line_error(gpt(command, *flags, "--lr", "inf"), "lr must be", "inf")
+
+
+# ----- in-process: argument errors, memory, text that is not UTF-8 ----------------------------
+
+def run_main(capsys, *args):
+    """(exit status, stdout, stderr) of gpt.cli.main in this process."""
+    from gpt.cli import main
+    try:
+        status = main([str(arg) for arg in args])
+    except SystemExit as exit_:
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "error: the following arguments are required: COMMAND (see python -m gpt --help)"),
+    (["sample"], "error: the following arguments are required: --model "
+                 "(see python -m gpt sample --help)"),
+    (["train", "--dropout"], "error: argument --dropout: expected one argument "
+                             "(see python -m gpt train --help)"),
+    (["train", "--char", "--vocab-size", "300"], "error: argument --vocab-size: not allowed "
+                                                 "with argument --char"),
+    (["finetune-classify", "--model", "m", "--data", "d", "--out", "o", "--epochs", "0"],
+     "error: argument --epochs: must be at least 1, got 0 "
+     "(see python -m gpt finetune-classify --help)"),
+])
+def test_an_argument_error_is_one_line_that_points_to_help_not_the_usage(capsys, args,
+                                                                          message):
+    status, out, err = run_main(capsys, *args)
+    assert status == 2 and out == "" and err.startswith(message) and err.count("\n") == 1
+
+
+def test_flag_values_are_checked_before_anything_is_loaded(capsys, tmp_path):
+    # tmp_path holds no model: the flag is what the error is about
+    for args, message in ((["--temperature", "nan"], "temperature must be a number in "
+                                                     "[0, inf], got nan"),
+                          (["--top-p", "1.5"], "top_p must be a number in (0, 1], got 1.5"),
+                          (["--seed", "-1"], "seed must be at least 0, got -1")):
+        status, _, err = run_main(capsys, "sample", "--model", tmp_path, *args)
+        assert status == 1 and err == f"error: {message}\n"
+
+
+def test_a_prompt_that_is_not_utf8_names_the_flag_and_the_byte(capsys, tmp_path):
+    from gpt.cli import first_bad_byte
+    prompt = os.fsdecode(b"caf\xe9 \xff")            # as Python receives such an argument
+    status, out, err = run_main(capsys, "sample", "--model", tmp_path, "--prompt", prompt)
+    assert status == 2 and out == ""
+    assert err == ("error: argument --prompt: not valid UTF-8 (byte 0xe9 at offset 3) "
+                   "(see python -m gpt sample --help)\n")
+    assert first_bad_byte("ok \ud800") == "character 3 is a lone surrogate"
+    assert first_bad_byte(os.fsdecode("né".encode() + b"\xc3")) == "byte 0xc3 at offset 3"
+
+
+@pytest.mark.parametrize("command, advice", [
+    (["train"], "lower --batch-size, --block-size, --n-embd or --n-layer"),
+    (["sample", "--model", "m"], "the model is too large for the free memory of this machine"),
+    (["finetune-instruct", "--model", "m", "--data", "d", "--out", "o"],
+     "lower --batch-size (or --lora-rank)"),
+])
+def test_a_memory_error_that_still_happens_is_one_line_with_advice(capsys, monkeypatch,
+                                                                   command, advice):
+    import gpt.cli
+    from gpt.memory import NotEnoughMemory
+
+    def out_of_memory(args):
+        raise MemoryError("Unable to allocate 3.5 TiB for an array with shape (10000000, "
+                          "100000) and data type float32")
+    for name in ("run_train", "run_sample", "run_finetune_instruct"):
+        monkeypatch.setattr(gpt.cli, name, out_of_memory)
+    status, _, err = run_main(capsys, *command)
+    assert status == 1 and err == ("error: out of memory (Unable to allocate 3.5 TiB for an "
+                                   "array with shape (10000000, 100000) and data type "
+                                   f"float32); {advice}\n")
+
+    def estimated(args):
+        raise NotEnoughMemory("training needs about 3 TB; lower --batch-size")
+    for name in ("run_train", "run_sample", "run_finetune_instruct"):
+        monkeypatch.setattr(gpt.cli, name, estimated)
+    assert run_main(capsys, *command)[2] == "error: training needs about 3 TB; lower " \
+                                            "--batch-size\n"
+
+
+def test_sampling_without_a_prompt_starts_from_a_character_the_vocabulary_has(capsys,
+                                                                             tmp_path):
+    # trained on text without a newline: the sample cannot start from "\n"
+    data = tmp_path / "a.txt"
+    data.write_text("abab" * 100, encoding="utf-8")
+    status, out, err = run_main(capsys, "train", "--data", data, "--out", tmp_path / "run",
+                                "--char", "--n-layer", 1, "--n-head", 1, "--n-embd", 4,
+                                "--block-size", 8, "--max-iters", 1, "--sample-tokens", 5)
+    assert status == 0, err
+    status, out, err = run_main(capsys, "sample", "--model", tmp_path / "run",
+                                "--max-new-tokens", 5, "--seed", 0)
+    assert status == 0 and len(out) == 6 and set(out[:-1]) <= {"a", "b"}, err

@@ -145,3 +145,56 @@ def test_bad_sampling_arguments():
         next_tokens(logits, top_k=0)
     with pytest.raises(ValueError, match="temperature"):
         next_tokens(logits, temperature=-1)
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    (dict(max_new_tokens=-3), ValueError, "max_new_tokens must be at least 0, got -3"),
+    (dict(max_new_tokens=2.0), TypeError, "max_new_tokens must be an integer, got 2.0"),
+    (dict(max_new_tokens=True), TypeError, "max_new_tokens must be an integer, got True"),
+    (dict(temperature=float("nan")), ValueError, r"temperature must be a number in \[0, inf\], "
+                                                 r"got nan"),
+    (dict(temperature=-0.5), ValueError, "temperature must be a number in"),
+    (dict(temperature=-float("inf")), ValueError, "temperature must be a number in"),
+    (dict(temperature="hot"), TypeError, "temperature must be a number, got 'hot'"),
+    (dict(top_k=0), ValueError, "top_k must be at least 1, got 0"),
+    (dict(top_k=2.5), TypeError, "top_k must be an integer, got 2.5"),
+    (dict(top_p=float("nan")), ValueError, r"top_p must be a number in \(0, 1\], got nan"),
+    (dict(top_p=1.5), ValueError, r"top_p must be a number in \(0, 1\]"),
+    (dict(eos_token_id=2.0), TypeError, "eos_token_id must be an integer, got 2.0"),
+    (dict(eos_token_id=-1), ValueError, "eos_token_id must be at least 0"),
+    (dict(seed=-1), ValueError, "seed must be at least 0, got -1"),
+    (dict(seed=1.5), TypeError, "seed must be an integer"),
+])
+def test_bad_generation_arguments_are_errors_before_any_step(model, arguments, error, message):
+    for use_cache in (True, False):
+        with pytest.raises(error, match=message):
+            model.generate(prompt(), **{"max_new_tokens": 3, **arguments}, use_cache=use_cache)
+
+
+def test_zero_new_tokens_returns_the_prompt_and_a_generator_may_stand_for_the_seed(model):
+    idx = prompt()
+    assert np.array_equal(model.generate(idx, 0), idx)
+    a = model.generate(idx, 4, seed=np.random.default_rng(5))
+    assert np.array_equal(a, model.generate(idx, 4, seed=5))      # default_rng(5) either way
+
+
+def test_infinite_temperature_samples_uniformly():
+    logits = np.tile([[10.0, 0.0, -10.0]], (30000, 1))          # very unequal at T = 1
+    tokens = next_tokens(logits, temperature=float("inf"), generator=np.random.default_rng(0))
+    np.testing.assert_allclose(np.bincount(tokens, minlength=3) / len(tokens), [1 / 3] * 3,
+                               atol=0.015)
+
+
+def test_a_tiny_temperature_is_greedy_not_an_overflow():
+    # logits / 1e-300 overflow to inf, and inf - inf is nan: the first token would come out
+    logits = np.array([[0.5, 2.0, 1.0], [3.0, -1.0, 2.9]], np.float32)
+    for temperature in (1e-300, 5e-324):
+        assert next_tokens(logits, temperature, generator=np.random.default_rng(0)).tolist() \
+            == [1, 0]
+
+
+def test_nan_logits_are_an_error_not_token_zero():
+    logits = np.array([[np.nan, 1.0, 2.0]])
+    for temperature in (0.0, 1.0):
+        with pytest.raises(FloatingPointError, match="logits hold nan or inf"):
+            next_tokens(logits, temperature)

@@ -14,7 +14,7 @@ import tinytorch as tt
 import tinytorch.functional as F
 from gpt import GPT, GPTConfig
 from gpt.cli import main
-from gpt.instruct import load_splits, response_text
+from gpt.instruct import InstructConfig, load_splits, response_text
 from gpt.instruct_data import (Example, collate, encode_examples, format_example,
                                format_prompt, read_records, split_records)
 from gpt.tokenizers import CharTokenizer, load_tokenizer, save_tokenizer
@@ -384,3 +384,19 @@ def test_an_interrupted_run_leaves_no_output_directory_and_a_rerun_succeeds(
         "config.json", "instruct_metrics.json", "merges.txt", "model.safetensors",
         "test_responses.json", "vocab.json"]
     assert len(result["responses"]) == 2
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(lr=float("nan")), r"--lr must be a number in \(0, inf\), got nan"),
+    (dict(weight_decay=float("nan")), r"weight_decay must be a number in \[0, inf\), got nan"),
+    (dict(grad_clip=-1.0), "grad_clip must be a number in"),
+    (dict(epochs=-1), "--epochs must be at least 1"),
+    (dict(max_new_tokens=0), "--max-new-tokens must be at least 1"),
+    (dict(subset=0), "--subset must be at least 1"),
+    (dict(subset=1.5), "--subset must be an integer, got 1.5"),
+    (dict(seed=-3), "--seed must be at least 0, got -3"),
+    (dict(lora_rank=2, lora_alpha=-2), "lora_alpha must be a number in"),
+])
+def test_instruct_settings_are_checked_and_named(settings, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        InstructConfig(model="m", data="d", out="o", **settings)

@@ -119,6 +119,40 @@ def test_bad_settings_are_clear_errors():
         TrainConfig(dropout=1.0)
 
 
+@pytest.mark.parametrize("settings, message", [
+    (dict(warmup_iters=-10), "--warmup-iters must be at least 0, got -10"),
+    (dict(sample_tokens=-5), "--sample-tokens must be at least 0, got -5"),
+    (dict(seed=-1), "--seed must be at least 0, got -1"),
+    (dict(batch_size=0), "--batch-size must be at least 1, got 0"),
+    (dict(eval_iters=0), "--eval-iters must be at least 1"),
+    (dict(lr_decay_iters=0), "--lr-decay-iters must be at least 1"),
+    (dict(n_layer=True), "--n-layer must be an integer, got True"),
+    (dict(max_iters=2.5), "--max-iters must be an integer, got 2.5"),
+    (dict(lr=float("nan")), r"--lr must be a number in \(0, inf\), got nan"),
+    (dict(lr=float("inf")), r"--lr must be a number in \(0, inf\), got inf"),
+    (dict(lr=0.0), r"--lr must be a number in \(0, inf\), got 0.0"),
+    (dict(min_lr=float("nan")), r"--min-lr must be a number in \[0, 0.001\], got nan"),
+    (dict(min_lr=0.01), r"--min-lr must be a number in \[0, 0.001\], got 0.01"),
+    (dict(weight_decay=float("nan")), r"--weight-decay must be a number in \[0, inf\), got nan"),
+    (dict(weight_decay=-0.1), "--weight-decay must be a number in"),
+    (dict(weight_decay=float("inf")), "--weight-decay must be a number in"),
+    (dict(dropout=float("nan")), "--dropout must be a number in"),
+    (dict(beta2=1.0), r"beta2 must be a number in \[0, 1\)"),
+    (dict(grad_clip=0.0), r"grad_clip must be a number in \(0, inf\]"),
+    (dict(char=1), "--char must be True or False"),
+    (dict(n_embd=130), "n_embd=130 does not split evenly into n_head=4"),
+])
+def test_every_setting_is_checked_before_any_work_and_named_as_its_flag(settings, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        TrainConfig(**settings)
+
+
+def test_valid_edge_settings_are_accepted():
+    config = TrainConfig(warmup_iters=0, sample_tokens=0, seed=0, grad_clip=float("inf"),
+                         min_lr=0.0, weight_decay=0.0, char=True, vocab_size=1)
+    assert config.warmup_iters == 0 and config.grad_clip == float("inf")
+
+
 def test_words_found_counts_words_of_three_or_more_letters():
     from gpt.train import words_found
     assert words_found("the cat sat on xyzzy mat, épée", "the cat sat on a mat; épée") == (5, 6)

@@ -414,6 +414,31 @@ def test_tensor_copies_its_data():
     assert x.data[0] == 1.0
 
 
+@pytest.mark.parametrize("data, what", [
+    (np.array([1.0, None], dtype=object), "Python objects"),
+    ([1, None], "Python objects"),
+    ({"a": 1}, "Python objects"),
+    ("abc", "text"),
+    (np.array([b"ab"]), "bytes"),
+    (np.array(["2024-01-01"], dtype="datetime64[D]"), "values that are not numbers"),
+])
+def test_data_that_is_not_numbers_is_refused_at_once(data, what):
+    with pytest.raises(TypeError, match=f"a tensor holds numbers, not {what}"):
+        tt.tensor(data)
+    with pytest.raises(TypeError, match="a tensor holds numbers"):
+        tt.Tensor(data if not isinstance(data, np.ndarray) else data.tolist())
+
+
+def test_a_dtype_that_holds_no_numbers_is_refused_before_converting():
+    for make in (lambda: tt.tensor([1, 2], dtype=object), lambda: tt.zeros(2, dtype=str),
+                 lambda: tt.ones(2, dtype=object)):
+        with pytest.raises(TypeError, match="a tensor holds numbers, not dtype"):
+            make()
+    assert tt.tensor([True, False]).dtype == np.bool_           # bool, ints, complex are numbers
+    assert tt.tensor(np.arange(3, dtype=np.uint8)).dtype == np.uint8
+    assert tt.tensor([1 + 2j]).dtype == np.complex128
+
+
 def test_constructors():
     assert tt.zeros(2, 3).tolist() == [[0.0] * 3] * 2
     assert tt.ones((2,)).tolist() == [1.0, 1.0]

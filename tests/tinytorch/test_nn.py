@@ -152,6 +152,18 @@ def test_load_state_dict_names_missing_unexpected_and_misshaped_keys():
     assert "embed.weight: expected (10, 4), got (11, 4)" in message
 
 
+def test_load_state_dict_lists_five_names_of_each_kind_and_counts_the_rest():
+    model = Tiny()
+    state = {f"extra.{i}": np.zeros(1) for i in range(9)}
+    with pytest.raises(ValueError) as failure:
+        model.load_state_dict(state)
+    message = str(failure.value)
+    assert "unexpected: extra.0, extra.1, extra.2, extra.3, extra.4, ... (4 more)" in message
+    assert "extra.5" not in message
+    names = list(model.state_dict())
+    assert f"missing: {', '.join(names[:5])}, ... ({len(names) - 5} more)" in message
+
+
 def test_load_state_dict_strict_false_returns_missing_and_unexpected():
     model = Tiny()
     before = model.blocks[1].fc.bias.data.copy()

@@ -162,6 +162,37 @@ def test_corrupt_header_names_the_path(tmp_path):
         load_file(path)
 
 
+@pytest.mark.parametrize("entry, fragment", [
+    ({"dtype": "F32", "shape": [True, 2], "data_offsets": [0, 8]}, "shape \\[True, 2\\]"),
+    ({"dtype": "F32", "shape": [2.0], "data_offsets": [0, 8]}, "shape \\[2.0\\]"),
+    ({"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}, "shape \\[-2\\]"),
+    ({"dtype": "F32", "shape": "2", "data_offsets": [0, 8]}, "shape '2'"),
+    ({"dtype": "F32", "shape": [2], "data_offsets": [0, True]}, "data_offsets \\[0, True\\]"),
+    ({"dtype": "F32", "shape": [2], "data_offsets": [-8, 0]}, "data_offsets"),
+    ({"dtype": "F32", "shape": [2], "data_offsets": [0, 8, 9]}, "data_offsets"),
+    ({"dtype": ["F32"], "shape": [2], "data_offsets": [0, 8]}, "dtype \\['F32'\\]"),
+    ({"dtype": "F32", "shape": [2]}, "data_offsets None"),
+    # 2**62 * 2**62 * 4 bytes wraps to 0 in int64 arithmetic: it must not pass as 0 bytes
+    ({"dtype": "F32", "shape": [2 ** 62, 2 ** 62, 0 + 1], "data_offsets": [0, 0]},
+     "hold 85070591730234615865843651857942052864 bytes"),
+    ({"dtype": "F32", "shape": [2 ** 64], "data_offsets": [0, 8]}, "should start at 0 and hold"),
+])
+def test_a_malformed_entry_names_the_file_and_the_tensor(tmp_path, entry, fragment):
+    path = build_file(tmp_path / "odd.safetensors", {"w.weight": entry}, bytes(8))
+    with pytest.raises(ValueError, match=rf"odd\.safetensors: .*'w\.weight'.*{fragment}"):
+        load_file(path)
+
+
+def test_an_entry_that_is_not_an_object_and_bad_metadata_are_named(tmp_path):
+    path = build_file(tmp_path / "odd.safetensors", {"w": [1, 2]}, b"")
+    with pytest.raises(ValueError, match=r"odd\.safetensors: the header entry for 'w'"):
+        load_file(path)
+    path = build_file(tmp_path / "odd.safetensors", {"__metadata__": {"step": 3}}, b"")
+    for read in (load_file, read_metadata):
+        with pytest.raises(ValueError, match=r"odd\.safetensors: __metadata__ must map"):
+            read(path)
+
+
 def test_reads_gpt2_tiny(shared_data):
     path = shared_data / "gpt2-tiny" / "model.safetensors"
     tensors = load_file(path)

@@ -88,3 +88,42 @@ def test_module_state_dict_round_trip(tmp_path):
     other.load_state_dict(tt.load(tmp_path / "m.npz"))
     for (name, a), (_, b) in zip(model.named_parameters(), other.named_parameters()):
         assert np.array_equal(a.data, b.data), name
+
+
+def test_files_that_are_not_checkpoints_are_named_and_never_unpickled(tmp_path):
+    good = tmp_path / "state.npz"
+    tt.save({"config": {"lr": 0.1}, "w": np.arange(1000.0)}, good)
+    raw = good.read_bytes()
+    cases = {"empty.npz": (b"", "it is empty"),
+             "text.npz": (b"hello, not a zip", "does not start as a zip archive"),
+             "cut.npz": (raw[:len(raw) // 2], "truncated or damaged"),
+             "tail.npz": (raw[:-40], "truncated or damaged"),
+             "flipped.npz": (raw[:300] + bytes([raw[300] ^ 0xFF]) + raw[301:], "damaged")}
+    np.save(tmp_path / "plain.npy", np.ones(3))
+    cases["plain.npy"] = ((tmp_path / "plain.npy").read_bytes(), "not a .npz file")
+    for name, (content, fragment) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ValueError, match=fragment) as error:
+            tt.load(tmp_path / name)
+        assert name in str(error.value) and "allow_pickle" not in str(error.value)
+
+
+def test_an_object_array_is_refused_without_relaying_numpys_pickle_advice(tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(path, weights=np.ones(2), evil=np.array([None, print], dtype=object))
+    with pytest.raises(ValueError, match=r"objects\.npz: entry 'evil' is not a plain") as error:
+        tt.load(path)
+    assert "pickle=" not in str(error.value)
+
+
+def test_a_damaged_structure_entry_is_named(tmp_path):
+    path = tmp_path / "nested.npz"
+    np.savez(path, __tinytorch__=np.array('{"w": {"__ndarray__": "gone"}}'))
+    with pytest.raises(ValueError, match=r"nested\.npz: its __tinytorch__ entry.*KeyError"):
+        tt.load(path)
+    np.savez(path, __tinytorch__=np.array("{not json"))
+    with pytest.raises(ValueError, match=r"nested\.npz: its __tinytorch__ entry"):
+        tt.load(path)
+    np.savez(path, __tinytorch__=np.arange(3))
+    with pytest.raises(ValueError, match="not text"):
+        tt.load(path)

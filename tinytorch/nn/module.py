@@ -131,11 +131,11 @@ class Module:
                      if name in params and np.shape(value) != params[name].shape]
         problems = []
         if misshaped:
-            problems.append("mis-shaped: " + "; ".join(misshaped))
+            problems.append("mis-shaped: " + _some(misshaped, "; "))
         if strict and missing:
-            problems.append("missing: " + ", ".join(missing))
+            problems.append("missing: " + _some(missing))
         if strict and unexpected:
-            problems.append("unexpected: " + ", ".join(unexpected))
+            problems.append("unexpected: " + _some(unexpected))
         if problems:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed: "
                              + " | ".join(problems))
@@ -211,3 +211,10 @@ class Sequential(ModuleList):
         for module in self:
             x = module(x)
         return x
+
+
+def _some(names, separator=", ", shown=5):
+    """The first `shown` names and how many more: an error about a 12-layer model stays
+    readable."""
+    more = f"{separator}... ({len(names) - shown} more)" if len(names) > shown else ""
+    return separator.join(names[:shown]) + more
