@@ -142,7 +142,8 @@ def add_train_command(commands):
     flag("--lr", type=float, help=f"peak learning rate (default {d.lr})")
     flag("--min-lr", type=float, help=f"learning rate at the end of the cosine decay "
                                       f"(default {d.min_lr})")
-    flag("--warmup-iters", type=int, help=f"iterations of linear warmup (default {d.warmup_iters})")
+    flag("--warmup-iters", type=int, help="iterations of linear warmup (default 100, or a "
+                                           "twentieth of a run of fewer than 2000 iterations)")
     flag("--lr-decay-iters", type=positive_int,
          help="iteration where the cosine decay reaches --min-lr (default: --max-iters)")
     flag("--weight-decay", type=float, help=f"AdamW weight decay on 2-D weights "

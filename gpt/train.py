@@ -69,7 +69,8 @@ class TrainConfig:
     """Every setting of a training run. The defaults are nanoGPT's CPU configuration for
     character-level Shakespeare (4 layers, 4 heads, 128 wide, 64 tokens of context, batch 12,
     2000 iterations, lr 1e-3 decayed to 1e-4 after 100 warmup iterations, beta2 0.99, weight
-    decay 0.1, no dropout)."""
+    decay 0.1, no dropout). A shorter run warms up for a twentieth of its iterations instead
+    (`warmup`), so that its learning rate still reaches --lr."""
 
     data: str = None              # a UTF-8 text file; None: Python's help topics
     out: str = None               # output directory; None: a new runs/<timestamp>
@@ -83,7 +84,7 @@ class TrainConfig:
     max_iters: int = 2000
     lr: float = 1e-3
     min_lr: float = 1e-4
-    warmup_iters: int = 100
+    warmup_iters: int = None      # linear warmup; None: 100, or a twentieth of a shorter run
     lr_decay_iters: int = None    # where the cosine reaches min_lr; None: max_iters
     weight_decay: float = 0.1
     beta1: float = 0.9
@@ -106,8 +107,9 @@ class TrainConfig:
                      "grad_accum", "eval_interval", "eval_iters", "log_interval",
                      "final_eval_iters"):
             setattr(self, name, integer(getattr(self, name), flag_name(name), minimum=1))
-        for name in ("warmup_iters", "sample_tokens", "seed"):
+        for name in ("sample_tokens", "seed"):
             setattr(self, name, integer(getattr(self, name), flag_name(name), minimum=0))
+        self.warmup_iters = optional_integer(self.warmup_iters, "--warmup-iters", 0)
         self.lr_decay_iters = optional_integer(self.lr_decay_iters, "--lr-decay-iters", 1)
         self.char = boolean(self.char, "--char")
         self.vocab_size = integer(self.vocab_size, "--vocab-size", minimum=1)
@@ -130,8 +132,24 @@ class TrainConfig:
                              for name in MEMORY_FLAGS})
 
     @property
+    def warmup(self):
+        """Iterations of warmup: --warmup-iters if given, else nanoGPT's 100, or 1/20 of a run
+        shorter than 2,000 iterations (100 of 50 would end the run before the peak)."""
+        if self.warmup_iters is not None:
+            return self.warmup_iters
+        return min(100, self.max_iters // 20)
+
+    @property
     def decay_iters(self):
         return self.max_iters if self.lr_decay_iters is None else self.lr_decay_iters
+
+    def schedule_warnings(self):
+        """Lines to log about a learning-rate schedule that cannot do what it says."""
+        if self.warmup >= self.max_iters:
+            return [f"warning: --warmup-iters {self.warmup} is not below --max-iters "
+                    f"{self.max_iters}: the learning rate never reaches --lr {self.lr:g} "
+                    f"(at most {learning_rate(self, self.max_iters - 1):.2e})"]
+        return []
 
     def model_config(self, vocab_size):
         return GPTConfig(vocab_size=vocab_size, block_size=self.block_size,
@@ -147,7 +165,7 @@ def make_optimizer(model, config):
 
 
 def learning_rate(config, it):
-    return optim.warmup_cosine_lr(it, config.lr, config.min_lr, config.warmup_iters,
+    return optim.warmup_cosine_lr(it, config.lr, config.min_lr, config.warmup,
                                   config.decay_iters)
 
 
@@ -488,6 +506,8 @@ def run_to_the_end(run, stop):
     log(f"{model.num_parameters():,} parameters; {len(run.train_ids):,} training and "
         f"{len(run.val_ids):,} validation tokens; vocabulary {run.tokenizer.vocab_size}; "
         f"writing to {run.out}")
+    for line in c.schedule_warnings():
+        log(line)
     if run.saved is None:
         run.save()                     # iteration 0: from now on there is always a checkpoint
     losses, interval_start, interval_time = {}, run.iteration, 0.0

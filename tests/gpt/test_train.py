@@ -110,6 +110,22 @@ def test_learning_rate_schedule():
     assert learning_rate(config, 2000) == pytest.approx(1e-4)
 
 
+def test_a_short_run_warms_up_for_a_twentieth_of_it_and_reaches_its_peak():
+    assert TrainConfig().warmup == 100                       # nanoGPT's setting is unchanged
+    assert TrainConfig(max_iters=5000).warmup == 100
+    short = TrainConfig(max_iters=50)
+    assert short.warmup == 2
+    assert max(learning_rate(short, it) for it in range(50)) == pytest.approx(short.lr)
+    assert short.schedule_warnings() == []
+    assert TrainConfig(max_iters=50, warmup_iters=7).warmup == 7     # given: kept as it is
+
+
+def test_a_warmup_longer_than_the_run_is_said():
+    (line,) = TrainConfig(max_iters=50, warmup_iters=100).schedule_warnings()
+    assert line == ("warning: --warmup-iters 100 is not below --max-iters 50: the learning "
+                    "rate never reaches --lr 0.001 (at most 4.95e-04)")
+
+
 def test_bad_settings_are_clear_errors():
     with pytest.raises(ValueError, match="n-layer must be at least 1"):
         TrainConfig(n_layer=0)
