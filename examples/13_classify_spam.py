@@ -18,7 +18,7 @@ Run it:              python examples/13_classify_spam.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/13_classify_spam.py
 In a debugger:       python -m pdb examples/13_classify_spam.py, and stop at a line marked
                      `breakpoint:` below (the README's debugger table lists them).
-Then read gpt/classify_data.py (the data), gpt/classifier.py (the model) and gpt/classify.py
+Then read gpt/finetune/labeled_texts.py (the data), gpt/finetune/classifier.py (the model) and gpt/finetune/train_classifier.py
 (the training), and run the full recipe (5 epochs over all 1,045 training messages):
     python -m gpt finetune-classify --model ../shared/data/gpt2-tiny \\
         --data ../shared/data/sms_spam.tsv --out runs/spam
@@ -33,9 +33,9 @@ import numpy as np
 import bpe
 import tinytorch as tt
 from gpt import GPT
-from gpt.classifier import GPTClassifier, padding_id, predict_probabilities
-from gpt.classify import ClassifyConfig, evaluate, fine_tune, set_trainable
-from gpt.classify_data import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
+from gpt.finetune.classifier import GPTClassifier, padding_id, predict_probabilities
+from gpt.finetune.train_classifier import ClassifyConfig, evaluate, fine_tune, set_trainable
+from gpt.finetune.labeled_texts import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
                                read_labeled_texts)
 from gpt.tokenizers import load_tokenizer
 

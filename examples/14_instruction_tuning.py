@@ -16,7 +16,7 @@ Run it:              python examples/14_instruction_tuning.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/14_instruction_tuning.py
 In a debugger:       python -m pdb examples/14_instruction_tuning.py, and stop at a line marked
                      `breakpoint:` below (the README's debugger table lists them).
-Then read gpt/instruct_data.py (template, split, masks) and gpt/instruct.py (the full run), and
+Then read gpt/finetune/instructions.py (template, split, masks) and gpt/finetune/train_instructions.py (the full run), and
 try `python -m gpt finetune-instruct --model ../shared/data/gpt2-tiny
 --data ../shared/data/instruction-data.json --out runs/instruct --mask-prompt`.
 """
@@ -30,8 +30,8 @@ import numpy as np
 import bpe
 import tinytorch as tt
 from gpt import GPT
-from gpt.instruct import generate_response, load_splits
-from gpt.instruct_data import IGNORE_INDEX, collate, format_example, format_prompt
+from gpt.finetune.train_instructions import generate_response, load_splits
+from gpt.finetune.instructions import IGNORE_INDEX, collate, format_example, format_prompt
 from gpt.tokenizers import end_of_text_id, load_tokenizer
 from gpt.training_step import make_adamw
 

@@ -18,7 +18,7 @@ Run it:              python examples/15_lora.py
 Smaller and faster:  EXAMPLES_FAST=1 python examples/15_lora.py
 In a debugger:       python -m pdb examples/15_lora.py, and stop at a line marked
                      `breakpoint:` below (the README's debugger table lists them).
-Then read gpt/lora.py (LoRALinear, apply_lora, merge_lora) and try
+Then read gpt/finetune/lora.py (LoRALinear, apply_lora, merge_lora) and try
 `python -m gpt finetune-classify ... --lora-rank 4`.
 """
 import os
@@ -32,7 +32,7 @@ import numpy as np
 import tinytorch as tt
 from gpt import GPT
 from gpt.data import get_batch
-from gpt.lora import LoRALinear, apply_lora, count_parameters, merge_lora
+from gpt.finetune.lora import LoRALinear, apply_lora, count_parameters, merge_lora
 from gpt.tokenizers import load_tokenizer
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"

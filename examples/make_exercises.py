@@ -43,7 +43,7 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from gpt.output_dir import atomic_directory, check_new_directory
+from gpt.safeguards.output_dir import atomic_directory, check_new_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("tinytorch", "bpe", "gpt")

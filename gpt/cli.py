@@ -17,7 +17,7 @@ import numpy as np
 from bpe.__main__ import OneLineErrorParser
 from tinytorch.serialization import atomic_write
 
-from .memory import NotEnoughMemory
+from .safeguards.memory import NotEnoughMemory
 from .sampling import check_generation_arguments
 from .tokenizers import end_of_text_id, load_tokenizer, start_ids
 from .train import STATE_FILE, TrainConfig, saved_config, train
@@ -36,7 +36,7 @@ def main(argv=None):
         sys.stdout.reconfigure(errors="surrogateescape")
     try:
         return args.run(args)
-    except KeyboardInterrupt as interrupt:     # Ctrl-C, or gpt.stop_signals.Stopped
+    except KeyboardInterrupt as interrupt:     # Ctrl-C, or gpt.safeguards.stop_signals.Stopped
         return 128 + getattr(interrupt, "signum", signal.SIGINT)
     except BrokenPipeError:
         # the reader went away (as in `sample ... | head -1`): nothing left to say
@@ -246,7 +246,7 @@ def run_sample(args, out=None):
 # ----- finetune-instruct ---------------------------------------------------------------------
 
 def add_finetune_instruct_command(commands):
-    from .instruct import InstructConfig as d
+    from .finetune.train_instructions import InstructConfig as d
     p = commands.add_parser(
         "finetune-instruct", help="fine-tune a model to follow instructions (Alpaca template)",
         description="Fine-tune a pretrained GPT on instruction/input/output records with the "
@@ -276,7 +276,7 @@ def add_finetune_instruct_command(commands):
 
 
 def run_finetune_instruct(args):
-    from .instruct import InstructConfig, finetune_instruct
+    from .finetune.train_instructions import InstructConfig, finetune_instruct
     finetune_instruct(InstructConfig(
         model=args.model, data=args.data, out=args.out, mask_prompt=args.mask_prompt,
         epochs=args.epochs, lr=args.lr, lora_rank=args.lora_rank, subset=args.subset,
@@ -287,8 +287,8 @@ def run_finetune_instruct(args):
 # ----- finetune-classify and classify --------------------------------------------------------
 
 def add_finetune_classify_command(commands):
-    from .classify import TRAINABLE_CHOICES
-    from .classify import ClassifyConfig as d
+    from .finetune.train_classifier import TRAINABLE_CHOICES
+    from .finetune.train_classifier import ClassifyConfig as d
     p = commands.add_parser(
         "finetune-classify", help="fine-tune a model into a spam classifier",
         description="Fine-tune a pretrained GPT into a classifier of label<TAB>text lines "
@@ -320,7 +320,7 @@ def add_finetune_classify_command(commands):
 
 
 def run_finetune_classify(args):
-    from .classify import ClassifyConfig, finetune_classifier
+    from .finetune.train_classifier import ClassifyConfig, finetune_classifier
     if args.lora_rank is not None and args.trainable is not None:
         raise ValueError("--lora-rank trains the LoRA matrices and the head; it cannot be "
                          "combined with --trainable")
@@ -342,7 +342,7 @@ def add_classify_command(commands):
 
 
 def run_classify(args, out=None):
-    from .classifier import load_classifier, predict_probabilities
+    from .finetune.classifier import load_classifier, predict_probabilities
     out = out or sys.stdout
     model, tokenizer = load_classifier(args.model)
     probabilities = predict_probabilities(model, tokenizer, [args.text])[0]    # (n_classes,)
@@ -368,9 +368,9 @@ def add_attention_command(commands):
 
 
 def run_attention(args, out=None):
-    from .attention_maps import attention_weights
+    from .inspection.attention_maps import attention_weights
     from .model import GPT
-    from .pictures import heatmap_svg, terminal_heatmap
+    from .inspection.pictures import heatmap_svg, terminal_heatmap
     out = out or sys.stdout
     model = GPT.from_pretrained(args.model)
     tokenizer = load_tokenizer(args.model)

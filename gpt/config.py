@@ -5,7 +5,7 @@ import numpy as np
 
 import tinytorch as tt
 
-from .checks import boolean, integer, number
+from .safeguards.checks import boolean, integer, number
 
 
 @dataclass

@@ -25,7 +25,7 @@ CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight",
                   "mlp.c_proj.weight")
 MASK_BUFFER = re.compile(r"(^|\.)h\.\d+\.attn\.(bias|masked_bias)$")
 TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
-# config.json's "architectures": a language model, or a classifier (gpt.classifier)
+# config.json's "architectures": a language model, or a classifier (gpt.finetune.classifier)
 LANGUAGE_MODEL_ARCHITECTURE = "GPT2LMHeadModel"
 CLASSIFIER_ARCHITECTURE = "GPT2ForSequenceClassification"
 CONFIG_FILE = "config.json"
@@ -197,7 +197,7 @@ def save_pretrained(model, directory, extra_config=None):
     if lora:
         raise ValueError(f"this model has LoRA layers ({lora[0]}, ...), which GPT-2's layout "
                          f"cannot hold; fold them into the weights first with "
-                         f"gpt.lora.merge_lora(model)")
+                         f"gpt.finetune.lora.merge_lora(model)")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {}

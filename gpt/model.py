@@ -25,7 +25,7 @@ from tinytorch import nn
 from .config import check_idx
 from .generate import generate
 from .hf_checkpoint import load_pretrained, save_pretrained
-from .memory import check_model_fits
+from .safeguards.memory import check_model_fits
 
 
 def functions(config):

@@ -5,7 +5,7 @@ that softmax gives them probability 0. The order is the usual one: temperature, 
 """
 import numpy as np
 
-from .checks import integer, number, optional_integer
+from .safeguards.checks import integer, number, optional_integer
 
 
 def top_k_filter(logits, k):

@@ -8,15 +8,15 @@ One iteration:
 An output directory is a complete checkpoint: the model in Hugging Face's layout
 (config.json + model.safetensors), the tokenizer (see gpt.tokenizers), train_state.npz (the
 optimizer's moments, the iteration, the random generators' states, both configs),
-metrics.jsonl (one JSON object per logged line, gpt.metrics) and loss.svg (the curves, for a
+metrics.jsonl (one JSON object per logged line, gpt.safeguards.metrics) and loss.svg (the curves, for a
 browser). `--resume` continues from it exactly: the same batches, the same dropout masks, the
 same losses.
 
 No kill, full disk or second Ctrl-C loses a run:
 - a checkpoint is saved at iteration 0, after every evaluation, at the end, and when the run
-  is stopped; gpt.run_directory replaces its files so that the next start can always finish
+  is stopped; gpt.safeguards.run_directory replaces its files so that the next start can always finish
   or undo a save that was cut short, and locks the directory against a second run;
-- Ctrl-C and SIGTERM (gpt.stop_signals) stop the run where that is safe: the training step
+- Ctrl-C and SIGTERM (gpt.safeguards.stop_signals) stop the run where that is safe: the training step
   under way finishes, an evaluation or the sample is abandoned, a save always completes; then
   the latest completed iteration is saved and the last line says which.
 """
@@ -35,15 +35,15 @@ import tinytorch as tt
 from tinytorch import optim
 from tinytorch.serialization import atomic_write
 
-from .checks import boolean, integer, number, optional_integer
+from .safeguards.checks import boolean, integer, number, optional_integer
 from .config import GPTConfig
 from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read_text, split_ids
-from .memory import check_training_fits
-from .metrics import MetricsLog
+from .safeguards.memory import check_training_fits
+from .safeguards.metrics import MetricsLog
 from .model import GPT
-from .pictures import loss_curve_svg
-from .run_directory import RunDirectory
-from .stop_signals import Stopped, StopSignals
+from .inspection.pictures import loss_curve_svg
+from .safeguards.run_directory import RunDirectory
+from .safeguards.stop_signals import Stopped, StopSignals
 from .tokenizers import (BPE_FILE, CHARS_FILE, load_tokenizer, save_tokenizer, start_ids,
                          token_ids_config)
 from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
@@ -235,7 +235,7 @@ class EvaluationProgress:
 def save_checkpoint(out, model, tokenizer, optimizer, state):
     """Model, tokenizer, then the training state with a fingerprint of the weights file, so
     a resume can tell if the files come from different saves (a last line of defence: a run
-    directory replaces its checkpoint as a whole, gpt.run_directory)."""
+    directory replaces its checkpoint as a whole, gpt.safeguards.run_directory)."""
     model.save_pretrained(out, extra_config=token_ids_config(tokenizer))
     save_tokenizer(tokenizer, out)
     tt.save({**state, "optimizer": optimizer.state_dict(),

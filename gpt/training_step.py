@@ -1,5 +1,5 @@
-"""What every training loop here shares: pretraining (gpt.train) and fine-tuning (gpt.classify,
-gpt.instruct).
+"""What every training loop here shares: pretraining (gpt.train) and fine-tuning (gpt.finetune.train_classifier,
+gpt.finetune.train_instructions).
 
 Which parameters train: those with requires_grad. Fine-tuning freezes the rest (requires_grad
 False), so the backward pass computes no gradient for them and the optimizer never sees them:

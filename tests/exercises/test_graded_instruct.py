@@ -2,7 +2,7 @@
 examples as inputs and targets, shifted by one, padded, with -100 where the loss must not look."""
 import numpy as np
 
-from gpt.instruct_data import Example, collate
+from gpt.finetune.instructions import Example, collate
 
 IGNORE = -100
 

@@ -7,7 +7,7 @@ import tinytorch as tt
 import tinytorch.functional as F
 from tinytorch import nn, ops
 from tinytorch.functional import composed
-from gpt.lora import LoRALinear
+from gpt.finetune.lora import LoRALinear
 
 PRIMITIVES = {getattr(ops, name) for name in ops.__all__}
 

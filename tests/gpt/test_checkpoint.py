@@ -109,7 +109,7 @@ def test_not_a_checkpoint_directory(tmp_path):
 
 def test_a_directory_without_weights_says_so_for_a_model_and_a_classifier(shared_data,
                                                                          tmp_path):
-    from gpt.classifier import GPTClassifier
+    from gpt.finetune.classifier import GPTClassifier
     shutil.copy(shared_data / "gpt2-tiny" / "config.json", tmp_path / "config.json")
     with pytest.raises(FileNotFoundError, match="has no model.safetensors"):
         GPT.from_pretrained(tmp_path)
@@ -217,7 +217,7 @@ def test_float64_weights_beyond_float32s_range_are_refused(tmp_path):
 
 
 def test_a_classifier_config_with_bad_labels_is_named(tmp_path):
-    from gpt.classifier import GPTClassifier
+    from gpt.finetune.classifier import GPTClassifier
     model = GPTClassifier(GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=8),
                           ("ham", "spam"), seed=0)
     model.save_pretrained(tmp_path)

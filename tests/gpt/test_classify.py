@@ -10,10 +10,10 @@ import pytest
 
 import tinytorch.functional as F
 from gpt import GPT
-from gpt.classifier import GPTClassifier, load_classifier, predict_probabilities, save_classifier
-from gpt.classify import (ClassifyConfig, fine_tune, set_trainable, set_trainable_lora,
+from gpt.finetune.classifier import GPTClassifier, load_classifier, predict_probabilities, save_classifier
+from gpt.finetune.train_classifier import (ClassifyConfig, fine_tune, set_trainable, set_trainable_lora,
                           train_epoch)
-from gpt.classify_data import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
+from gpt.finetune.labeled_texts import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
                                read_labeled_texts)
 from gpt.cli import main
 from gpt.tokenizers import load_tokenizer
@@ -221,7 +221,7 @@ def test_a_saved_classifier_reloads_and_predicts_the_same(tiny, tmp_path):
             p.data[...] = np.random.default_rng(1).normal(0, 0.1, p.shape)
     texts = [HAM, SPAM, "see you at 5"]
     before = predict_probabilities(model, tokenizer, texts)
-    from gpt.lora import merge_lora
+    from gpt.finetune.lora import merge_lora
     save_classifier(merge_lora(model), tokenizer, tmp_path / "classifier")
 
     loaded, loaded_tokenizer = load_classifier(tmp_path / "classifier")

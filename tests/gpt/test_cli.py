@@ -287,7 +287,7 @@ def test_a_prompt_that_is_not_utf8_names_the_flag_and_the_byte(capsys, tmp_path)
 def test_a_memory_error_that_still_happens_is_one_line_with_advice(capsys, monkeypatch,
                                                                    command, advice):
     import gpt.cli
-    from gpt.memory import NotEnoughMemory
+    from gpt.safeguards.memory import NotEnoughMemory
 
     def out_of_memory(args):
         raise MemoryError("Unable to allocate 3.5 TiB for an array with shape (10000000, "

@@ -71,8 +71,8 @@ def workspace(tmp_path_factory):
 def build_workspace(root):
     """Tiny models (a character one, a BPE one, a classifier) and good data files."""
     from gpt import GPT, GPTConfig
-    from gpt.classifier import GPTClassifier, save_classifier
-    from gpt.classify_data import SPAM_LABELS
+    from gpt.finetune.classifier import GPTClassifier, save_classifier
+    from gpt.finetune.labeled_texts import SPAM_LABELS
     from gpt.data import make_tokenizer
     from gpt.tokenizers import load_tokenizer, save_tokenizer, token_ids_config
     from gpt.train import TrainConfig, train

@@ -1,4 +1,4 @@
-"""GPTConfig's types and ranges, and the checks every config and flag shares (gpt.checks)."""
+"""GPTConfig's types and ranges, and the checks every config and flag shares (gpt.safeguards.checks)."""
 import math
 import re
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gpt import GPTConfig
-from gpt.checks import boolean, integer, number, optional_integer
+from gpt.safeguards.checks import boolean, integer, number, optional_integer
 
 SIZES = dict(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=8)
 

@@ -21,7 +21,7 @@ import pytest
 
 import tinytorch as tt
 from gpt import train as train_module
-from gpt.stop_signals import Stopped
+from gpt.safeguards.stop_signals import Stopped
 from gpt.train import TrainConfig, train
 
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, "

@@ -14,8 +14,8 @@ import tinytorch as tt
 import tinytorch.functional as F
 from gpt import GPT, GPTConfig
 from gpt.cli import main
-from gpt.instruct import InstructConfig, load_splits, response_text
-from gpt.instruct_data import (Example, collate, encode_examples, format_example,
+from gpt.finetune.train_instructions import InstructConfig, load_splits, response_text
+from gpt.finetune.instructions import (Example, collate, encode_examples, format_example,
                                format_prompt, read_records, split_records)
 from gpt.tokenizers import CharTokenizer, load_tokenizer, save_tokenizer
 
@@ -367,7 +367,7 @@ def failing(*args, **kwargs):
 @pytest.mark.parametrize("interrupted", ["generate_response", "save_tokenizer"])
 def test_an_interrupted_run_leaves_no_output_directory_and_a_rerun_succeeds(
         tmp_path, shared_data, monkeypatch, interrupted):
-    from gpt import instruct
+    from gpt.finetune import train_instructions as instruct
     data = write_records(tmp_path / "data.json", short_records(24))
     out = tmp_path / "out"
     config = instruct.InstructConfig(model=str(shared_data / "gpt2-tiny"), data=str(data),

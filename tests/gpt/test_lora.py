@@ -7,7 +7,7 @@ import tinytorch as tt
 import tinytorch.functional as F
 import tinytorch.functional.composed as composed
 from gpt import GPT, GPTConfig
-from gpt.lora import LoRALinear, apply_lora, count_parameters, merge_lora
+from gpt.finetune.lora import LoRALinear, apply_lora, count_parameters, merge_lora
 from tinytorch import nn
 
 TINY = dict(vocab_size=13, block_size=8, n_layer=2, n_head=2, n_embd=8)

@@ -3,7 +3,7 @@ to lower. Every refusal here is either absurd (beyond any machine) or given `ava
 import pytest
 
 from gpt import GPT, GPTConfig
-from gpt.memory import (NotEnoughMemory, activation_floats, available_memory, check_model_fits,
+from gpt.safeguards.memory import (NotEnoughMemory, activation_floats, available_memory, check_model_fits,
                         check_training_fits, format_bytes, parameter_count, training_bytes)
 from gpt.train import TrainConfig
 
@@ -85,11 +85,11 @@ def test_available_memory_is_a_byte_count_where_it_can_be_read():
 
 
 def test_without_meminfo_the_physical_memory_bounds_what_fits(monkeypatch):
-    import gpt.memory
-    monkeypatch.setattr(gpt.memory, "_read_meminfo", lambda: {})       # as on macOS
-    monkeypatch.setattr(gpt.memory, "_read_int", lambda path: None)     # and no cgroup
-    assert available_memory() == gpt.memory._physical_memory() > 0
-    monkeypatch.setattr(gpt.memory, "_physical_memory", lambda: None)   # nothing known
+    import gpt.safeguards.memory
+    monkeypatch.setattr(gpt.safeguards.memory, "_read_meminfo", lambda: {})       # as on macOS
+    monkeypatch.setattr(gpt.safeguards.memory, "_read_int", lambda path: None)     # and no cgroup
+    assert available_memory() == gpt.safeguards.memory._physical_memory() > 0
+    monkeypatch.setattr(gpt.safeguards.memory, "_physical_memory", lambda: None)   # nothing known
     assert available_memory() is None
     check_model_fits(GPTConfig(vocab_size=10 ** 9, block_size=8, n_layer=1, n_head=1,
                                n_embd=10 ** 6))                         # then nothing refused

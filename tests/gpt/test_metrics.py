@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from gpt.metrics import MetricsLog, read_metrics
+from gpt.safeguards.metrics import MetricsLog, read_metrics
 
 LINES = [{"iter": 1, "loss": 3.5}, {"iter": 2, "loss": 3.25},
          {"iter": 2, "train_loss_eval": 3.0, "val_loss": 3.125, "val_batches": 2},

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gpt.output_dir import atomic_directory, check_new_directory, lock_directory, unlock
+from gpt.safeguards.output_dir import atomic_directory, check_new_directory, lock_directory, unlock
 
 
 def test_a_new_or_empty_directory_is_accepted_and_anything_else_refused(tmp_path):
@@ -136,8 +136,8 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_body_runs(tmp_pa
 
 
 def test_fine_tuning_checks_its_output_before_loading_anything(tmp_path):
-    from gpt.classify import ClassifyConfig, finetune_classifier
-    from gpt.instruct import InstructConfig, finetune_instruct
+    from gpt.finetune.train_classifier import ClassifyConfig, finetune_classifier
+    from gpt.finetune.train_instructions import InstructConfig, finetune_instruct
     (tmp_path / "file").write_text("not a folder")
     out = tmp_path / "file" / "out"
     lines = []

@@ -6,8 +6,8 @@ import pytest
 
 import tinytorch as tt
 from gpt import GPT, GPTConfig
-from gpt.attention_maps import attention_weights
-from gpt.pictures import heatmap_svg, loss_curve_svg, terminal_heatmap
+from gpt.inspection.attention_maps import attention_weights
+from gpt.inspection.pictures import heatmap_svg, loss_curve_svg, terminal_heatmap
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -56,7 +56,7 @@ def test_terminal_heatmap_shades_values_labels_and_legend():
 
 
 def test_every_weight_gets_the_shade_of_its_range():
-    from gpt.pictures import SHADE_LIMITS, SHADES, shade
+    from gpt.inspection.pictures import SHADE_LIMITS, SHADES, shade
     assert [shade(v) for v in (0.0, 0.019, 0.02, 0.049, 0.05, 0.099, 0.1, 0.39, 0.4, 1.0)] == \
         list("  ··░░▒▓██")
     assert len(SHADES) == len(SHADE_LIMITS) + 1

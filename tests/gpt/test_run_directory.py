@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from gpt import run_directory
-from gpt.run_directory import INCOMPLETE, PREVIOUS, STAGING, RunDirectory
+from gpt.safeguards import run_directory
+from gpt.safeguards.run_directory import INCOMPLETE, PREVIOUS, STAGING, RunDirectory
 
 FILES = ("config.json", "model.safetensors", "state.npz", "tokenizer.a", "tokenizer.b")
 

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from gpt.stop_signals import Stopped, StopSignals
+from gpt.safeguards.stop_signals import Stopped, StopSignals
 
 
 def test_a_signal_stops_at_once_until_deferred_then_only_when_checked():

@@ -20,7 +20,7 @@ same output removes it; a run that finds it locked refuses at once (another run 
 that output).
 
 `lock_directory` is the lock itself; a training run holds one on its run directory
-(gpt.run_directory).
+(gpt.safeguards.run_directory).
 """
 import contextlib
 import errno

@@ -2,7 +2,7 @@
 
 The top level keeps the layout that Hugging Face tools and `python -m gpt sample` read
 (config.json, model.safetensors, the tokenizer, train_state.npz, loss.svg), beside the log
-that grows as training goes (metrics.jsonl, gpt.metrics). A checkpoint is several files, and
+that grows as training goes (metrics.jsonl, gpt.safeguards.metrics). A checkpoint is several files, and
 replacing them one by one is not atomic, so `replace_checkpoint` saves in four steps:
 
     1. write the new checkpoint into .checkpoint-staging/            (each file fsynced)
@@ -27,7 +27,7 @@ error, `replace_checkpoint` runs it at once, so that a failed save changes nothi
 Before the first save there is no checkpoint: the previous copy is then an empty folder, and
 putting it back removes the new checkpoint's files, back to "no checkpoint".
 
-`open` also takes an exclusive lock on the directory (gpt.output_dir.lock_directory), held
+`open` also takes an exclusive lock on the directory (gpt.safeguards.output_dir.lock_directory), held
 until `close`: a second run on the same directory is refused at once instead of interleaving
 its saves with the first one's.
 """

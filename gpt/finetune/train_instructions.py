@@ -8,9 +8,9 @@
     greedy responses for the test split
     the model (LoRA merged into plain weights), tokenizer, responses (test_responses.json)
         and measurements -> the output directory (reserved at the start, filled and renamed into
-        place at the end: gpt.output_dir)
+        place at the end: gpt.safeguards.output_dir)
 
-The data side (template, split, masks) is gpt/instruct_data.py. Losses are means over the
+The data side (template, split, masks) is gpt/finetune/instructions.py. Losses are means over the
 targets that count (not -100), weighted by token over a whole split, so a split's loss does
 not depend on how it is cut into batches.
 """
@@ -21,16 +21,16 @@ import numpy as np
 
 import tinytorch as tt
 
-from .checks import integer, number, optional_integer
-from .data import batches
-from .hf_checkpoint import write_json
-from .instruct_data import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
+from ..safeguards.checks import integer, number, optional_integer
+from ..data import batches
+from ..hf_checkpoint import write_json
+from .instructions import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
                             read_records, require_end_of_text, split_records)
 from .lora import add_lora, count_parameters, merge_lora
-from .model import GPT
-from .output_dir import atomic_directory
-from .tokenizers import load_tokenizer, save_tokenizer, token_ids_config
-from .training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
+from ..model import GPT
+from ..safeguards.output_dir import atomic_directory
+from ..tokenizers import load_tokenizer, save_tokenizer, token_ids_config
+from ..training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 
 RESPONSES_FILE = "test_responses.json"
 METRICS_FILE = "instruct_metrics.json"
@@ -159,7 +159,7 @@ def finetune_instruct(config, log=print):
     """Run instruction fine-tuning as `config` says; returns a dict of what it measured.
 
     The output directory is checked and reserved at once (before minutes of training, not
-    after) and appears, whole, only at the end (gpt.output_dir)."""
+    after) and appears, whole, only at the end (gpt.safeguards.output_dir)."""
     with atomic_directory(config.out) as temporary:
         result = fine_tune_into(temporary, config, log)
     log(f"wrote the model, {len(result['responses'])} test responses ({RESPONSES_FILE}) and "

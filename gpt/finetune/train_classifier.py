@@ -1,7 +1,7 @@
 """Fine-tuning a pretrained GPT into a text classifier (the spam task of LLMs-from-scratch ch. 6).
 
-    GPT.from_pretrained(model_dir)  ->  GPTClassifier: the body + a new head (gpt.classifier)
-    sms_spam.tsv  ->  balanced 70 / 10 / 20 splits of token ids  (gpt.classify_data)
+    GPT.from_pretrained(model_dir)  ->  GPTClassifier: the body + a new head (gpt.finetune.classifier)
+    sms_spam.tsv  ->  balanced 70 / 10 / 20 splits of token ids  (gpt.finetune.labeled_texts)
     choose what trains: the head, the last block (+ ln_f + head), everything, or LoRA + head
     epochs x (shuffled batches: cross-entropy of the logits, backward, clip to 1.0, AdamW:
               gpt.training_step)
@@ -20,16 +20,16 @@ import numpy as np
 import tinytorch as tt
 import tinytorch.functional as F
 
-from .checks import integer, number, optional_integer
+from ..safeguards.checks import integer, number, optional_integer
 from .classifier import GPTClassifier, padding_id, write_classifier
-from .classify_data import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, encode_examples,
+from .labeled_texts import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, encode_examples,
                             pad_batch, read_labeled_texts)
-from .data import batches
+from ..data import batches
 from .lora import add_lora, count_parameters, merge_lora
-from .model import GPT
-from .output_dir import atomic_directory
-from .tokenizers import load_tokenizer
-from .training_step import (check_finite_loss, make_adamw, optimizer_step, quiet_divergence,
+from ..model import GPT
+from ..safeguards.output_dir import atomic_directory
+from ..tokenizers import load_tokenizer
+from ..training_step import (check_finite_loss, make_adamw, optimizer_step, quiet_divergence,
                             trainable_parameters)
 
 TRAINABLE_CHOICES = ("head", "last-block", "all")
@@ -87,7 +87,7 @@ def set_trainable(model, trainable):
 
 def set_trainable_lora(model, rank, alpha, seed):
     """LoRA matrices of rank `rank` on every block's c_attn, attn.c_proj, mlp.c_fc and
-    mlp.c_proj (gpt.lora.add_lora), and the head; everything else frozen. Returns the
+    mlp.c_proj (gpt.finetune.lora.add_lora), and the head; everything else frozen. Returns the
     trainable parameters."""
     add_lora(model, rank, alpha, seed)
     model.score.requires_grad_(True)
@@ -186,7 +186,7 @@ def finetune_classifier(model_dir, data_path, out, config, log=print):
     directory); returns {"history": per-epoch figures, "trainable", "total", "out"}.
 
     `out` is checked and reserved at once (before minutes of training, not after) and appears,
-    whole, only at the end (gpt.output_dir)."""
+    whole, only at the end (gpt.safeguards.output_dir)."""
     with atomic_directory(out) as temporary:
         result = fine_tune_into(temporary, model_dir, data_path, config, log)
     log(f"saved the classifier in {out}")

@@ -4,7 +4,7 @@ import numpy as np
 import tinytorch as tt
 import tinytorch.functional as F
 
-from .config import check_idx
+from ..config import check_idx
 
 
 @tt.no_grad()

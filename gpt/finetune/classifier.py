@@ -30,13 +30,13 @@ import tinytorch as tt
 import tinytorch.functional as F
 from tinytorch import nn
 
-from .checks import integer
-from .classify_data import pad_batch
-from .hf_checkpoint import (CLASSIFIER_ARCHITECTURE, CONFIG_FILE, config_from_hf,
+from ..safeguards.checks import integer
+from .labeled_texts import pad_batch
+from ..hf_checkpoint import (CLASSIFIER_ARCHITECTURE, CONFIG_FILE, config_from_hf,
                             hf_to_state_dict, load_weights_into, read_config, read_weights)
-from .model import GPT, functions
-from .output_dir import atomic_directory
-from .tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
+from ..model import GPT, functions
+from ..safeguards.output_dir import atomic_directory
+from ..tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
 
 class GPTClassifier(GPT):
     """A GPT whose LM head is replaced by `score`, a linear map from the hidden state of each
@@ -168,7 +168,7 @@ def padding_id(tokenizer):
 
 def save_classifier(model, tokenizer, directory):
     """Write the classifier and its tokenizer as a new directory, never over an existing one;
-    an interrupted save leaves no half-written classifier behind (see gpt.output_dir)."""
+    an interrupted save leaves no half-written classifier behind (see gpt.safeguards.output_dir)."""
     with atomic_directory(directory) as temporary:
         write_classifier(model, tokenizer, temporary)
 

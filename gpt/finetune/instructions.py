@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tokenizers import END_OF_TEXT, end_of_text_id
+from ..tokenizers import END_OF_TEXT, end_of_text_id
 
 PREAMBLE = ("Below is an instruction that describes a task. "
             "Write a response that appropriately completes the request.")

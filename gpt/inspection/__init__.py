@@ -1,0 +1,5 @@
+"""Looking inside a model: pictures of what it computes, read through the model itself.
+
+    attention_maps.py   the attention weights of a layer, as the model's attention computes them
+    pictures.py         a terminal heatmap and SVG pictures (attention maps, loss curves)
+"""
