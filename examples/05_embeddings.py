@@ -21,7 +21,7 @@ a few seconds instead, on Python's own help texts, and says so.
 In a debugger:       python -m pdb examples/05_embeddings.py, and stop at a line marked
                      `breakpoint:` below (the README's debugger table lists them).
 Then read tinytorch/functional/embedding.py (the lookup and its backward) and
-GPT.hidden_states in gpt/model.py (the embeddings' place in the model).
+Transformer.forward in gpt/model.py (the embeddings' place in the model).
 """
 import os
 import sys

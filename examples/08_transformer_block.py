@@ -22,11 +22,10 @@ tinytorch/functional/normalization.py and mlp.py (the fused kernels).
 """
 import math
 import os
-from dataclasses import replace
-
 import numpy as np
 
 import tinytorch as tt
+import tinytorch.functional.composed as composed
 from gpt import GPT, GPTConfig
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
@@ -142,11 +141,9 @@ x_out = x_mid + mlp_out                                                     # (B
 show_shape("x_out = x_mid + mlp_out", x_out, "(B, T, C): the shape it came in with")
 block_out = block(x_tensor)
 print(f"max |x_out by hand - block(x)|:         {np.max(np.abs(x_out - block_out.data)):.2e}")
-# The same block computed op by op (the path to step through): same weights, fused=False.
-composed_model = GPT(replace(config, fused=False), seed=0)
-composed_model.to(np.float64)
-composed_model.load_state_dict(model.state_dict())
-composed_out = composed_model.transformer.h[0](x_tensor)
+# The same block computed op by op (the path to step through): the composed function set
+# instead of the fused kernels (a GPT picks it from config.fused), the same weights.
+composed_out = block(x_tensor, composed)
 print(f"max |x_out by hand - composed block(x)|: {np.max(np.abs(x_out - composed_out.data)):.2e}")
 print("the fused block's graph: the two Adds are the residual stream, each with its branch")
 print(tt.graph.tree(block_out, {"x": x_tensor, **dict(block.named_parameters())}))

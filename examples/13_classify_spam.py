@@ -7,7 +7,7 @@ Attention is causal: position t has seen tokens 0..t and nothing after. Only the
 token has seen all of it, and in a right-padded batch that is position lengths[b] - 1, not
 the last column (which may be padding).
 
-    idx (B, T) right-padded -> hidden_states (B, T, C) -> hidden[b, lengths[b] - 1]  (B, C)
+    idx (B, T) right-padded -> the body's hidden states (B, T, C) -> hidden[b, lengths[b] - 1]  (B, C)
                             -> score: Linear(C, 2), no bias -> logits (B, 2) -> cross-entropy
 
 This walks through the SMS spam data (balanced, split), the tokens, a padded batch and where
@@ -33,11 +33,13 @@ import numpy as np
 import bpe
 import tinytorch as tt
 from gpt import GPT
-from gpt.finetune.classifier import GPTClassifier, padding_id, predict_probabilities
-from gpt.finetune.train_classifier import ClassifyConfig, evaluate, fine_tune, set_trainable
-from gpt.finetune.labeled_texts import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
-                               read_labeled_texts)
-from gpt.tokenizers import load_tokenizer
+from gpt.data import pad_batch
+from gpt.finetune.classifier import GPTClassifier
+from gpt.finetune.labeled_texts import (SPAM_LABELS, balanced_splits, encode_and_truncate,
+                                        read_labeled_texts)
+from gpt.finetune.train_classifier import (ClassifyConfig, evaluate, fine_tune,
+                                           predict_probabilities, set_trainable)
+from gpt.tokenizers import load_tokenizer, padding_id
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 N_TRAIN = 128 if FAST else 256             # training messages used here (of 1,045)
@@ -118,7 +120,7 @@ print("\n== 4. the new head on the last real token ==")
 model = GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=SEED).eval()
 # What model(idx, lengths) does, by hand: the body, then each row's last real token.
 with tt.no_grad():
-    hidden = model.hidden_states(idx)                                 # (B, T, C)
+    hidden = model.transformer(idx)                                   # (B, T, C)
     # breakpoint: `lengths` (real tokens per message), `hidden.shape` (B, T, C), then `n` and
     #   `features.shape` (B, C): one row per message, its last real token
     features = hidden[np.arange(len(lengths)), lengths - 1]          # (B, C)
@@ -136,7 +138,7 @@ print(f"largest difference: {np.abs(logits.data[1] - alone.data[0]).max():.1e} "
 print(f"the last column instead (padding): {show(last_column.data[1])}")
 
 # ---- 5. Accuracy before training -------------------------------------------------------------
-subsets = {name: encode_examples(tokenizer, splits[name][:size], block_size)
+subsets = {name: encode_and_truncate(tokenizer, splits[name][:size], block_size)
            for name, size in (("train", N_TRAIN), ("validation", N_VALIDATION),
                               ("test", N_TEST))}
 print("\n== 5. before training: a random head ==")

@@ -324,10 +324,10 @@ def run_finetune_classify(args):
     if args.lora_rank is not None and args.trainable is not None:
         raise ValueError("--lora-rank trains the LoRA matrices and the head; it cannot be "
                          "combined with --trainable")
-    config = ClassifyConfig(trainable=args.trainable or ClassifyConfig.trainable,
-                            epochs=args.epochs, lr=args.lr, lora_rank=args.lora_rank,
-                            seed=args.seed, batch_size=args.batch_size)
-    finetune_classifier(args.model, args.data, args.out, config)
+    finetune_classifier(ClassifyConfig(
+        model=args.model, data=args.data, out=args.out,
+        trainable=args.trainable or ClassifyConfig.trainable, epochs=args.epochs, lr=args.lr,
+        lora_rank=args.lora_rank, seed=args.seed, batch_size=args.batch_size))
     return 0
 
 
@@ -342,7 +342,8 @@ def add_classify_command(commands):
 
 
 def run_classify(args, out=None):
-    from .finetune.classifier import load_classifier, predict_probabilities
+    from .finetune.classifier import load_classifier
+    from .finetune.train_classifier import predict_probabilities
     out = out or sys.stdout
     model, tokenizer = load_classifier(args.model)
     probabilities = predict_probabilities(model, tokenizer, [args.text])[0]    # (n_classes,)

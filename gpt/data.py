@@ -5,7 +5,8 @@
           ->  inputs = window[:-1], targets = window[1:]    (the next token at each position)
 
 Fine-tuning has examples rather than one long text: `batches` cuts a list of them into
-batches, each example once an epoch, in a shuffled order.
+batches, each example once an epoch, in a shuffled order, and `pad_batch` right-pads a batch
+of token id lists of different lengths into one array.
 """
 import warnings
 
@@ -150,3 +151,20 @@ def batches(n_examples, batch_size, generator=None):
     `n_examples` once: shuffled by `generator`, or in order without one (for evaluation)."""
     order = np.arange(n_examples) if generator is None else generator.permutation(n_examples)
     return [order[start:start + batch_size] for start in range(0, n_examples, batch_size)]
+
+
+def pad_batch(sequences, pad_id):
+    """Right-pad token id lists to the longest one.
+
+    Returns idx int64 (B, T) and lengths int64 (B,), the number of real tokens in each row:
+    idx[b, :lengths[b]] is sequence b, the rest is `pad_id`. The lengths, not a search for
+    `pad_id`, say where each text ends: the pad id is an ordinary token that a text may hold.
+    """
+    lengths = np.array([len(ids) for ids in sequences], dtype=np.int64)
+    if lengths.min(initial=1) == 0:
+        raise ValueError("a sequence in the batch has no tokens: there is nothing to read there")
+    idx = np.full((len(sequences), lengths.max(initial=1)), pad_id, dtype=np.int64)
+    for row, ids in enumerate(sequences):
+        idx[row, :len(ids)] = ids
+    return idx, lengths
+

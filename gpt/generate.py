@@ -62,5 +62,5 @@ def next_logits(model, idx, cache=None):
     else:
         cache.reset()                        # first step, or the window slid: start afresh
         new_positions = context
-    hidden = model.hidden_states(new_positions, cache)[:, -1]                   # (B, C)
+    hidden = model.transformer(new_positions, cache)[:, -1]                     # (B, C)
     return model.head(hidden).data                                              # (B, V)

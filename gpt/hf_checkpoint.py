@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tinytorch import safetensors
-from tinytorch.serialization import atomic_write
+from tinytorch.serialization import write_json
 
 from .config import GPTConfig
 
@@ -220,11 +220,3 @@ def read_json(path):
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}, "
                          f"column {error.colno}") from None
-
-
-def write_json(path, obj, sort_keys=True):
-    """Write JSON atomically (a temporary file, then a rename), as UTF-8 that keeps non-ASCII
-    text readable. Keys sorted, as HF writes config.json; sort_keys=False keeps their order."""
-    text = json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n"
-    with atomic_write(path) as f:
-        f.write(text.encode("utf-8"))

@@ -6,13 +6,22 @@
       -> n_layer x Block:                              (B, T, C)   the residual stream
            x = x + attn(ln_1(x))                                   tokens exchange information
            x = x + mlp(ln_2(x))                                    each token thinks alone
-      -> ln_f
-      -> @ wte^T                                       (B, T, V)   logits for the next token
+      -> ln_f                                                      (Transformer: the body)
+      -> @ wte^T                                       (B, T, V)   the LM head (GPT.head)
 
-Every computation goes through `ops`, which is `tinytorch.functional` (fused kernels, the
-default) or `tinytorch.functional.composed` (primitive ops, for stepping through), chosen by
-`config.fused` at each call; both give the same numbers. Parameter names follow GPT-2's own.
+The body, `Transformer`, turns token ids into hidden states; a head turns those into what a
+task needs: `GPT` puts the LM head on it, gpt.finetune.classifier a classifier's head.
+
+Every computation goes through `functional`: `tinytorch.functional` (fused kernels, the
+default) or `tinytorch.functional.composed` (primitive ops, to step through), picked once per
+forward pass by `config.fused`; both give the same numbers. Parameter names follow GPT-2's own.
+
+Hooks read or replace activations by name while the model runs (see `Hooks`):
+
+    with model.hooks({"h.1.resid": keep, "h.0.attn.heads": zero_head_3}):
+        logits, loss = model(idx, targets)
 """
+import contextlib
 import math
 
 import numpy as np
@@ -26,38 +35,102 @@ from .config import check_idx
 from .generate import generate
 from .hf_checkpoint import load_pretrained, save_pretrained
 from .safeguards.memory import check_model_fits
+from .seeds import stream
 
 
-def functions(config):
+def functional_for(config):
     """The function set a forward pass uses: fused kernels or composed primitive ops."""
     return F if config.fused else composed
+
+
+class Hooks:
+    """Functions called on named activations as a forward pass computes them.
+
+    A function gets the activation (a Tensor) and returns None to leave it as it is (reading),
+    or a Tensor of the same shape that the model goes on with instead (replacing). The names:
+
+        embed              the residual stream entering block 0           (B, T, C)
+        h.{i}.attn.weights block i's attention weights                    (B, H, T, T_keys)
+        h.{i}.attn.heads   each head's output, before c_proj mixes them   (B, H, T, D)
+        h.{i}.resid        the residual stream leaving block i            (B, T, C)
+
+    With no function registered a point costs one dict lookup; the attention weights are only
+    formed when a function asks for them (the fused kernel never holds them).
+    """
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+        self.functions = {}
+
+    def __call__(self, name, value):
+        function = self.functions.get(name)
+        if function is None:
+            return value
+        replaced = function(value)
+        return value if replaced is None else replaced
+
+    def __contains__(self, name):
+        return name in self.functions
+
+    @contextlib.contextmanager
+    def using(self, functions):
+        """Register {name: function} inside the block, and no longer after it."""
+        unknown = sorted(set(functions) - self.names)
+        if unknown:
+            raise KeyError(f"no activation named {unknown[0]!r}; the names are embed, "
+                           f"h.<i>.attn.weights, h.<i>.attn.heads and h.<i>.resid for blocks "
+                           f"0 to {sum(name.endswith('.resid') for name in self.names) - 1}")
+        if self.functions:
+            raise RuntimeError("hooks are already in use; combine them in one hooks({...})")
+        self.functions = dict(functions)
+        try:
+            yield self
+        finally:
+            self.functions = {}
 
 
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where each position sees itself and the positions before it."""
 
-    def __init__(self, config, dropout_generator):
+    def __init__(self, config, layer, dropout_generator):
         super().__init__()
         self.config, self.dropout_generator = config, dropout_generator
+        self.layer = layer                                    # which KV cache slot is ours
+        self.hook_weights, self.hook_heads = f"h.{layer}.attn.weights", f"h.{layer}.attn.heads"
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
 
-    def forward(self, x, kv_cache=None, layer=0):
+    def forward(self, x, functional=F, kv_cache=None, hooks=None):
         """x (B, T, C) -> (B, T, C). With a KV cache, x holds only the new positions."""
-        config, ops = self.config, functions(self.config)
+        config = self.config
         B, T, C = x.shape
         H, D = config.n_head, config.head_size
-        qkv = self.c_attn(x, ops)                                              # (B, T, 3C)
+        qkv = self.c_attn(x, functional)                                       # (B, T, 3C)
         q, k, v = qkv.split(C, dim=2)                                          # (B, T, C)
         q, k, v = (t.reshape(B, T, H, D).transpose(1, 2) for t in (q, k, v))   # (B, H, T, D)
         if kv_cache is not None:
-            k, v = kv_cache.update(layer, k, v)                  # (B, H, cached + T, D)
+            k, v = kv_cache.update(self.layer, k, v)             # (B, H, cached + T, D)
         dropout_p = config.dropout if self.training else 0.0
-        y = ops.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout_p,
-                                             generator=self.dropout_generator)  # (B, H, T, D)
+        if hooks is not None and self.hook_weights in hooks:
+            y = self.attend_with_weights(q, k, v, functional, dropout_p, hooks)
+        else:
+            y = functional.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                        dropout_p=dropout_p,
+                                                        generator=self.dropout_generator)
+        if hooks is not None:
+            y = hooks(self.hook_heads, y)                                      # (B, H, T, D)
         y = y.transpose(1, 2).reshape(B, T, C)                   # heads side by side again
-        y = self.c_proj(y, ops)
-        return ops.dropout(y, config.dropout, self.training, self.dropout_generator)
+        y = self.c_proj(y, functional)
+        return functional.dropout(y, config.dropout, self.training, self.dropout_generator)
+
+    def attend_with_weights(self, q, k, v, functional, dropout_p, hooks):
+        """Attention with the weights (B, H, T, Tk) formed for a hook to read or replace. They
+        are the weights the fused kernel computes (F.attention_weights shares its code), held
+        as a tensor without a graph: for looking inside, not for training through them."""
+        weights = hooks(self.hook_weights, F.attention_weights(q, k, is_causal=True))
+        weights = functional.dropout(weights, dropout_p, dropout_p > 0.0,
+                                     self.dropout_generator)
+        return weights @ v
 
 
 class MLP(nn.Module):
@@ -69,95 +142,56 @@ class MLP(nn.Module):
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
 
-    def forward(self, x):
+    def forward(self, x, functional=F):
         """x (B, T, C) -> (B, T, C)."""
-        config, ops = self.config, functions(self.config)
-        # The whole-MLP kernel takes plain Linear layers' weights (not, say, LoRA-wrapped ones).
-        if isinstance(self.c_fc, nn.Linear) and isinstance(self.c_proj, nn.Linear):
-            y = ops.gelu_mlp(x, self.c_fc.weight, self.c_fc.bias,
-                             self.c_proj.weight, self.c_proj.bias)
-        else:
-            hidden = self.c_fc(x, ops)                                           # (B, T, 4C)
-            y = self.c_proj(ops.gelu(hidden), ops)
-        return ops.dropout(y, config.dropout, self.training, self.dropout_generator)
+        # Each layer gives the weight and bias it computes with (`affine`), so the whole MLP
+        # runs as one kernel whatever the layers are (a LoRA-wrapped layer gives W + s B A).
+        w_fc, b_fc = self.c_fc.affine()
+        w_proj, b_proj = self.c_proj.affine()
+        y = functional.gelu_mlp(x, w_fc, b_fc, w_proj, b_proj)
+        return functional.dropout(y, self.config.dropout, self.training, self.dropout_generator)
 
 
 class Block(nn.Module):
     """Pre-LayerNorm transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x))."""
 
-    def __init__(self, config, dropout_generator):
+    def __init__(self, config, layer, dropout_generator):
         super().__init__()
-        self.config = config
+        self.hook_resid = f"h.{layer}.resid"
         self.ln_1 = nn.LayerNorm(config.n_embd, config.layer_norm_epsilon, bias=config.bias)
-        self.attn = CausalSelfAttention(config, dropout_generator)
+        self.attn = CausalSelfAttention(config, layer, dropout_generator)
         self.ln_2 = nn.LayerNorm(config.n_embd, config.layer_norm_epsilon, bias=config.bias)
         self.mlp = MLP(config, dropout_generator)
 
-    def forward(self, x, kv_cache=None, layer=0):
-        ops = functions(self.config)
-        x = x + self.attn(self.ln_1(x, ops), kv_cache, layer)
-        return x + self.mlp(self.ln_2(x, ops))
+    def forward(self, x, functional=F, kv_cache=None, hooks=None):
+        x = x + self.attn(self.ln_1(x, functional), functional, kv_cache, hooks)
+        x = x + self.mlp(self.ln_2(x, functional), functional)
+        return x if hooks is None else hooks(self.hook_resid, x)
 
 
 class Transformer(nn.Module):
-    """The body of GPT-2, named as in its checkpoints: wte, wpe, h.0 ... h.{n-1}, ln_f."""
+    """The body of GPT-2, named as in its checkpoints: wte, wpe, h.0 ... h.{n-1}, ln_f.
+
+    forward(idx (B, T), kv_cache=None) -> hidden states (B, T, C), after ln_f.
+    """
 
     def __init__(self, config, dropout_generator):
         super().__init__()
+        self.config, self.dropout_generator = config, dropout_generator
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)    # token embeddings
         self.wpe = nn.Embedding(config.block_size, config.n_embd)    # position embeddings
-        self.h = nn.ModuleList(Block(config, dropout_generator) for _ in range(config.n_layer))
+        self.h = nn.ModuleList(Block(config, layer, dropout_generator)
+                               for layer in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, config.layer_norm_epsilon, bias=config.bias)
+        self.hooks = Hooks(["embed"] + [f"h.{i}.{point}" for i in range(config.n_layer)
+                                        for point in ("attn.weights", "attn.heads", "resid")])
 
-
-class GPT(nn.Module):
-    """A GPT-2 language model.
-
-        model = GPT(GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128),
-                    seed=0)
-        logits, loss = model(idx, targets)      # idx, targets: int arrays (B, T)
-
-    The LM head is tied to the token embedding: logits = ln_f(x) @ wte^T, one parameter that
-    receives both gradients. `seed` fixes the initial weights and the dropout masks.
-    """
-
-    def __init__(self, config, seed=None):
-        super().__init__()
-        check_model_fits(config)         # say so now, not by the kernel killing the process
-        self.config = config
-        # Dropout draws from its own generator, so the same seed gives the same weights
-        # whether or not dropout is on.
-        self.dropout_generator = np.random.default_rng(None if seed is None else [seed, 1])
-        self.transformer = Transformer(config, self.dropout_generator)
-        self._init_weights(np.random.default_rng(seed))
-
-    def _init_weights(self, generator):
-        """GPT-2's initialisation: N(0, 0.02) for weights and embeddings, zero biases, and
-        N(0, 0.02 / sqrt(2 n_layer)) for the projections that write into the residual
-        stream, so that its variance does not grow with depth (each block adds two)."""
-        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
-        for name, module in self.named_modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                std = residual_std if name.endswith("c_proj") else 0.02
-                nn.init.normal_(module.weight, 0.0, std, generator)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
-
-    def forward(self, idx, targets=None, kv_cache=None):
-        """idx (B, T) int token ids -> (logits (B, T, V), loss or None).
-
-        targets (B, T) int: the next token at each position; -100 marks positions to ignore.
-        kv_cache: a KVCache for generation (then idx holds only the new positions).
-        """
-        logits = self.head(self.hidden_states(idx, kv_cache))                      # (B, T, V)
-        loss = None
-        if targets is not None:
-            loss = self.loss(logits, targets)
-        return logits, loss
-
-    def hidden_states(self, idx, kv_cache=None):
-        """The final layer-normed residual stream (B, T, C), before the LM head."""
-        config, ops, body = self.config, functions(self.config), self.transformer
+    def forward(self, idx, kv_cache=None, functional=None):
+        """idx (B, T) int token ids -> the final layer-normed residual stream (B, T, C). With
+        a KV cache, idx holds only the positions after those it has stored."""
+        config = self.config
+        functional = functional or functional_for(config)
+        hooks = self.hooks if self.hooks.functions else None       # nothing to do: no calls
         idx = check_idx(idx)
         start = 0 if kv_cache is None else kv_cache.length
         T = idx.shape[1]
@@ -165,25 +199,81 @@ class GPT(nn.Module):
             raise ValueError(f"a sequence of {start + T} tokens is longer than the model's "
                              f"context of block_size={config.block_size} tokens")
         positions = np.arange(start, start + T)
-        x = body.wte(idx, ops) + body.wpe(positions, ops)
-        x = ops.dropout(x, config.dropout, self.training, self.dropout_generator)
-        for layer, block in enumerate(body.h):
-            x = block(x, kv_cache, layer)
+        x = self.wte(idx, functional) + self.wpe(positions, functional)
+        x = functional.dropout(x, config.dropout, self.training, self.dropout_generator)
+        if hooks is not None:
+            x = hooks("embed", x)
+        for block in self.h:
+            x = block(x, functional, kv_cache, hooks)
         if kv_cache is not None:
             kv_cache.advance(T)
-        return body.ln_f(x, ops)
+        return self.ln_f(x, functional)
+
+
+def init_gpt2_weights(module, n_layer, generator):
+    """GPT-2's initialisation of `module`'s layers: N(0, 0.02) for weights and embeddings, zero
+    biases, and N(0, 0.02 / sqrt(2 n_layer)) for the projections that write into the residual
+    stream (c_proj), so that its variance does not grow with depth (each block adds two)."""
+    residual_std = 0.02 / math.sqrt(2 * n_layer)
+    for name, layer in module.named_modules():
+        if isinstance(layer, (nn.Linear, nn.Embedding)):
+            std = residual_std if name.endswith("c_proj") else 0.02
+            nn.init.normal_(layer.weight, 0.0, std, generator)
+        if isinstance(layer, nn.Linear) and layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+
+
+class GPT(nn.Module):
+    """A GPT-2 language model: the body and an LM head.
+
+        model = GPT(GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128),
+                    seed=0)
+        logits, loss = model(idx, targets)      # idx, targets: int arrays (B, T)
+
+    The LM head is tied to the token embedding: logits = ln_f(x) @ wte^T, one parameter that
+    receives both gradients. `seed` fixes the initial weights and the dropout masks, each from
+    its own stream (gpt.seeds), so the same seed gives the same weights with dropout or not.
+    """
+
+    def __init__(self, config, seed=None):
+        super().__init__()
+        check_model_fits(config)         # say so now, not by the kernel killing the process
+        self.config = config
+        self.dropout_generator = stream("dropout", seed)
+        self.transformer = Transformer(config, self.dropout_generator)
+        init_gpt2_weights(self, config.n_layer, stream("weights", seed))
+
+    def forward(self, idx, targets=None, kv_cache=None):
+        """idx (B, T) int token ids -> (logits (B, T, V), loss or None).
+
+        targets (B, T) int: the next token at each position; -100 marks positions to ignore.
+        kv_cache: a KVCache for generation (then idx holds only the new positions).
+        """
+        functional = functional_for(self.config)
+        hidden = self.transformer(idx, kv_cache, functional)                      # (B, T, C)
+        logits = functional.linear(hidden, self.transformer.wte.weight)           # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = self.loss(logits, targets, functional)
+        return logits, loss
 
     def head(self, hidden):
         """The LM head: logits (..., V) from hidden states (..., C), tied to wte."""
-        return functions(self.config).linear(hidden, self.transformer.wte.weight)
+        return functional_for(self.config).linear(hidden, self.transformer.wte.weight)
 
-    def loss(self, logits, targets):
+    def loss(self, logits, targets, functional=None):
         """Mean cross-entropy of logits (B, T, V) against targets (B, T), ignoring -100."""
+        functional = functional or functional_for(self.config)
         targets = targets.data if isinstance(targets, tt.Tensor) else np.asarray(targets)
         if targets.shape != logits.shape[:2]:
             raise ValueError(f"targets {targets.shape} do not match idx {logits.shape[:2]}")
         V = logits.shape[-1]
-        return functions(self.config).cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+        return functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+
+    def hooks(self, functions):
+        """A context in which {name: function} are called on the named activations (see
+        Hooks): `with model.hooks({"h.0.resid": keep}): model(idx)`."""
+        return self.transformer.hooks.using(functions)
 
     def num_parameters(self, non_embedding=False):
         """Number of parameters (the tied head counted once); non_embedding leaves out the

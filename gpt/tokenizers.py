@@ -105,6 +105,23 @@ def end_of_text_id(tokenizer):
     return tokenizer.special_tokens.get(END_OF_TEXT)
 
 
+def require_end_of_text(tokenizer, why="instruction fine-tuning needs one to mark where a "
+                                       "response ends"):
+    """The tokenizer's <|endoftext|> id, or a ValueError saying `why` it is needed."""
+    eot = end_of_text_id(tokenizer)
+    if eot is None:
+        raise ValueError(f"this model's tokenizer has no {END_OF_TEXT} token; {why}")
+    return eot
+
+
+def padding_id(tokenizer):
+    """The id that pads a batch: the tokenizer's <|endoftext|>, as GPT-2 does. Any id would
+    give the same logits (nothing reads a padding position), so a tokenizer without one (a
+    character vocabulary) pads with 0."""
+    eot = end_of_text_id(tokenizer)
+    return 0 if eot is None else eot
+
+
 def start_ids(tokenizer):
     """The ids to start a sample from when there is no prompt: [<|endoftext|>] (what a
     document follows in GPT-2's training data), else a newline, else the first id (a

@@ -111,6 +111,15 @@ def fsync_directory(directory):
         os.close(dir_fd)
 
 
+def write_json(path, obj, sort_keys=True):
+    """Write JSON atomically (see atomic_write), as UTF-8 that keeps non-ASCII text readable,
+    indented. Keys sorted (as Hugging Face writes config.json); sort_keys=False keeps them in
+    the order the dicts hold them."""
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n"
+    with atomic_write(path) as f:
+        f.write(text.encode("utf-8"))
+
+
 def save(state_dict, path):
     """Write `state_dict` (see the module docstring for what it may contain) to `path` as .npz.
 

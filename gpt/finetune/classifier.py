@@ -1,7 +1,7 @@
 """A GPT-2 that classifies a text: the pretrained body, and a new head on its last real token.
 
     idx (B, T) right-padded token ids, lengths (B,) real tokens per row
-      -> the GPT body (embeddings, blocks, ln_f)           (B, T, C)   hidden_states
+      -> the GPT body (embeddings, blocks, ln_f)           (B, T, C)   hidden states
       -> the row of each text's last real token            (B, C)      hidden[b, lengths[b] - 1]
       -> score: Linear(C, n_classes), no bias              (B, n_classes) logits
 
@@ -26,39 +26,44 @@ from pathlib import Path
 
 import numpy as np
 
-import tinytorch as tt
-import tinytorch.functional as F
 from tinytorch import nn
 
-from ..safeguards.checks import integer
-from .labeled_texts import pad_batch
 from ..hf_checkpoint import (CLASSIFIER_ARCHITECTURE, CONFIG_FILE, config_from_hf,
-                            hf_to_state_dict, load_weights_into, read_config, read_weights)
-from ..model import GPT, functions
+                             hf_to_state_dict, load_weights_into, read_config, read_weights,
+                             save_pretrained)
+from ..model import Transformer, functional_for, init_gpt2_weights
+from ..safeguards.checks import integer
+from ..safeguards.memory import check_model_fits
 from ..safeguards.output_dir import atomic_directory
-from ..tokenizers import end_of_text_id, load_tokenizer, save_tokenizer, token_ids_config
+from ..seeds import stream
+from ..tokenizers import load_tokenizer, padding_id, save_tokenizer, token_ids_config
 
-class GPTClassifier(GPT):
-    """A GPT whose LM head is replaced by `score`, a linear map from the hidden state of each
-    text's last real token to one logit per class.
+
+class GPTClassifier(nn.Module):
+    """A GPT's body with a classification head: `score`, a linear map from the hidden state of
+    each text's last real token to one logit per class.
 
         classifier = GPTClassifier.from_gpt(GPT.from_pretrained(directory), ("ham", "spam"))
         logits = classifier(idx, lengths)        # idx (B, T) right-padded, lengths (B,)
 
-    It is a GPT (the same body, `hidden_states`, parameter names) with another head; it does
-    not generate text.
+    The body is the language model's (gpt.model.Transformer, the same parameter names); only
+    the head differs, so a classifier has no LM head and nothing to generate with.
     """
 
     def __init__(self, config, label_names, seed=None):
-        super().__init__(config, seed=seed)
+        super().__init__()
+        check_model_fits(config)
         self.label_names = tuple(label_names)
         if len(self.label_names) < 2 or len(set(self.label_names)) != len(self.label_names):
             raise ValueError(f"a classifier needs at least two distinct label names, got "
                              f"{self.label_names}")
+        self.config = config
+        self.dropout_generator = stream("dropout", seed)
+        self.transformer = Transformer(config, self.dropout_generator)
+        init_gpt2_weights(self.transformer, config.n_layer, stream("weights", seed))
         self.score = nn.Linear(config.n_embd, len(self.label_names), bias=False)
         # N(0, 0.02) as HF initialises it: small logits, so the first loss is about ln(n).
-        head_generator = np.random.default_rng(None if seed is None else [seed, 2])
-        nn.init.normal_(self.score.weight, 0.0, 0.02, head_generator)
+        nn.init.normal_(self.score.weight, 0.0, 0.02, stream("classifier head", seed))
 
     @classmethod
     def from_gpt(cls, gpt, label_names, seed=None):
@@ -73,16 +78,16 @@ class GPTClassifier(GPT):
     def forward(self, idx, lengths=None):
         """idx (B, T) int token ids, right-padded; lengths (B,) ints, the real tokens in each
         row (None: every row is T real tokens) -> logits (B, n_classes)."""
-        hidden = self.hidden_states(idx)                                      # (B, T, C)
+        functional = functional_for(self.config)
+        hidden = self.transformer(idx, functional=functional)                 # (B, T, C)
         check_lengths(lengths, *hidden.shape[:2])
         features = last_token_features(hidden, lengths)                       # (B, C)
-        return self.score(features, functions(self.config))                  # (B, n_classes)
-
-    def generate(self, *args, **kwargs):
-        raise TypeError("a GPTClassifier has no LM head: it classifies, it does not generate")
+        return self.score(features, functional)                               # (B, n_classes)
 
     def extra_repr(self):
-        return super().extra_repr() + f", labels={self.label_names}"
+        c = self.config
+        return (f"vocab_size={c.vocab_size}, block_size={c.block_size}, n_layer={c.n_layer}, "
+                f"n_head={c.n_head}, n_embd={c.n_embd}, labels={self.label_names}")
 
     # ----- checkpoints -----------------------------------------------------------------------
 
@@ -109,7 +114,7 @@ class GPTClassifier(GPT):
         """config.json (with the labels) and model.safetensors in HF's layout; see
         `save_classifier` for a complete directory with the tokenizer."""
         labels = dict(enumerate(self.label_names))
-        super().save_pretrained(directory, {
+        save_pretrained(self, directory, {
             "architectures": [CLASSIFIER_ARCHITECTURE], "num_labels": len(labels),
             "id2label": {str(i): name for i, name in labels.items()},
             "label2id": {name: i for i, name in labels.items()},
@@ -156,19 +161,11 @@ def label_names_from_hf(hf, source="config.json"):
     return [id2label[str(i)] for i in range(len(id2label))]
 
 
-def padding_id(tokenizer):
-    """The id that pads a batch: the tokenizer's <|endoftext|>, as GPT-2 does. Any id would
-    give the same logits (nothing reads a padding position), so a tokenizer without one (a
-    character vocabulary) pads with 0."""
-    eot = end_of_text_id(tokenizer)
-    return 0 if eot is None else eot
-
-
 # ----- a whole directory: model, labels, tokenizer ---------------------------------------------
 
 def save_classifier(model, tokenizer, directory):
     """Write the classifier and its tokenizer as a new directory, never over an existing one;
-    an interrupted save leaves no half-written classifier behind (see gpt.safeguards.output_dir)."""
+    an interrupted save leaves no half-written classifier behind (gpt.safeguards.output_dir)."""
     with atomic_directory(directory) as temporary:
         write_classifier(model, tokenizer, temporary)
 
@@ -185,19 +182,3 @@ def load_classifier(directory, fused=True):
     """(GPTClassifier, tokenizer) from a directory written by `save_classifier`."""
     model = GPTClassifier.from_pretrained(directory, fused=fused)
     return model, load_tokenizer(directory)
-
-
-@tt.no_grad()
-def predict_probabilities(model, tokenizer, texts, batch_size=32):
-    """Class probabilities (N, n_classes) for a list of texts, each cut to the model's
-    context (its first block_size tokens, as in training)."""
-    model.eval()
-    sequences = [tokenizer.encode_ordinary(text)[:model.config.block_size] for text in texts]
-    for text, ids in zip(texts, sequences):
-        if not ids:
-            raise ValueError(f"nothing to classify: {text!r} has no tokens")
-    probabilities = []
-    for start in range(0, len(sequences), batch_size):
-        idx, lengths = pad_batch(sequences[start:start + batch_size], padding_id(tokenizer))
-        probabilities.append(F.softmax(model(idx, lengths), dim=-1).data)
-    return np.concatenate(probabilities)

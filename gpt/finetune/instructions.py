@@ -26,13 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tokenizers import END_OF_TEXT, end_of_text_id
+from ..seeds import stream
+from ..tokenizers import require_end_of_text
 
 PREAMBLE = ("Below is an instruction that describes a task. "
             "Write a response that appropriately completes the request.")
 FIELDS = ("instruction", "input", "output")
 IGNORE_INDEX = -100          # cross_entropy's ignore_index, as in PyTorch
-SPLITS = ("train", "validation", "test")
 
 
 # ----- the template --------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def entry_line(text, index):
 def split_records(records, seed):
     """A seeded shuffle, then 85% train, 10% test and the rest (5%) validation, the book's
     proportions and order. Returns {"train": [...], "validation": [...], "test": [...]}."""
-    order = np.random.default_rng(seed).permutation(len(records))
+    order = stream("instruction split", seed).permutation(len(records))
     shuffled = [records[i] for i in order]
     n_train, n_test = int(0.85 * len(records)), int(0.10 * len(records))
     return {"train": shuffled[:n_train],
@@ -130,15 +130,6 @@ class Example:
         return len(self.ids)
 
 
-def require_end_of_text(tokenizer):
-    """The tokenizer's <|endoftext|> id: it ends every response and pads every batch."""
-    eot = end_of_text_id(tokenizer)
-    if eot is None:
-        raise ValueError(f"this model's tokenizer has no {END_OF_TEXT} token; instruction "
-                         f"fine-tuning needs one to mark where a response ends")
-    return eot
-
-
 def encode_example(record, tokenizer, eot):
     """The Example for `record`. Prompt and response are encoded separately, so the prompt's
     ids are exactly those the model sees when it is asked to answer (and the mask knows where
@@ -148,7 +139,7 @@ def encode_example(record, tokenizer, eot):
     return Example(record, prompt + response + [eot], len(prompt))
 
 
-def encode_examples(records, tokenizer, block_size):
+def encode_and_drop_long(tokenizer, records, block_size):
     """(examples that fit, number dropped): an example of more than `block_size` tokens
     (end-of-text included) could not be seen whole, nor answered in full, by the model."""
     eot = require_end_of_text(tokenizer)

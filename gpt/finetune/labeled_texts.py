@@ -1,10 +1,10 @@
-"""Labelled texts for classification: read, balance, split, encode, pad a batch.
+"""Labelled texts for classification: read, balance, split, encode.
 
     sms_spam.tsv  ->  LabeledText(line, label, text) per message   (read_labeled_texts)
                   ->  as many of each class as of the rarest one     (balance_classes)
                   ->  train / validation / test, 70 / 10 / 20         (split_examples)
-                  ->  token ids, cut to the model's context           (encode_examples)
-                  ->  right-padded batches + each row's length        (pad_batch)
+                  ->  token ids, cut to the model's context           (encode_and_truncate)
+                  ->  right-padded batches + each row's length        (gpt.data.pad_batch)
 
 The file is a header line, then one example a line: a label, a tab, the text:
 
@@ -19,9 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..seeds import stream
+from .shared import SPLITS
+
 SPAM_LABELS = ("ham", "spam")            # label 0 and label 1
 SPLIT_FRACTIONS = (0.7, 0.1)             # train, validation; the test split gets the rest
-SPLIT_NAMES = ("train", "validation", "test")
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def split_examples(examples, generator, fractions=SPLIT_FRACTIONS):
     validation_end = train_end + int(len(examples) * fractions[1])
     pieces = np.split(order, [train_end, validation_end])
     splits = {}
-    for name, rows in zip(SPLIT_NAMES, pieces):
+    for name, rows in zip(SPLITS, pieces):
         if len(rows) == 0:
             raise ValueError(f"the {name} split is empty: {len(examples)} balanced examples "
                              f"are too few for a {fractions[0]:.0%} / {fractions[1]:.0%} / "
@@ -121,14 +123,15 @@ def split_examples(examples, generator, fractions=SPLIT_FRACTIONS):
 
 
 def balanced_splits(examples, label_names, seed):
-    """balance_classes, then split_examples, with one generator seeded by `seed`."""
-    generator = np.random.default_rng(seed)
+    """balance_classes, then split_examples, with one generator: the "classification split"
+    stream of `seed` (gpt.seeds)."""
+    generator = stream("classification split", seed)
     return split_examples(balance_classes(examples, label_names, generator), generator)
 
 
 # ----- tokens and a batch --------------------------------------------------------------------
 
-def encode_examples(tokenizer, examples, block_size, path="the data"):
+def encode_and_truncate(tokenizer, examples, block_size, path="the data"):
     """(token id lists, labels int64 (N,)), each list cut to its first `block_size` tokens:
     the model has no positions beyond its context. Texts are plain text (encode_ordinary): a
     message that happens to contain "<|endoftext|>" is those characters, not the special
@@ -144,20 +147,3 @@ def encode_examples(tokenizer, examples, block_size, path="the data"):
         sequences.append(ids[:block_size])
     labels = np.array([example.label for example in examples], dtype=np.int64)
     return sequences, labels
-
-
-def pad_batch(sequences, pad_id):
-    """Right-pad token id lists to the longest one.
-
-    Returns idx int64 (B, T) and lengths int64 (B,), the number of real tokens in each row:
-    idx[b, :lengths[b]] is sequence b, the rest is `pad_id`. The lengths, not a search for
-    `pad_id`, say where each text ends: the pad id is an ordinary token that a text may hold.
-    """
-    lengths = np.array([len(ids) for ids in sequences], dtype=np.int64)
-    if lengths.min(initial=1) == 0:
-        raise ValueError("a sequence in the batch has no tokens; there is nothing to classify")
-    idx = np.full((len(sequences), lengths.max(initial=1)), pad_id, dtype=np.int64)
-    for row, ids in enumerate(sequences):
-        idx[row, :len(ids)] = ids
-    return idx, lengths
-

@@ -26,7 +26,8 @@ the model is a plain GPT-2 again (same speed, same checkpoint format) that Huggi
 
 The wrapped layers keep their place in the model (`transformer.h.0.attn.c_attn` becomes a
 LoRALinear holding `base`, `lora_A` and `lora_B`), so the model's own code, which calls
-`self.c_attn(x, ops)`, runs them unchanged.
+`self.c_attn(x, functional)`, runs them unchanged; and a kernel that takes a layer's weights
+(the MLP's) asks each layer for them with `affine()`, which here gives W + (alpha / r) B A.
 """
 import math
 
@@ -34,6 +35,8 @@ import numpy as np
 
 import tinytorch.functional as F
 from tinytorch import nn
+
+from ..seeds import stream
 
 DEFAULT_TARGETS = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
 
@@ -84,19 +87,26 @@ class LoRALinear(nn.Module):
     def bias(self):
         return self.base.bias
 
-    def forward(self, x, ops=F):
-        """x (..., in) Tensor -> (..., out): base(x, ops) + (alpha / r) * (x A^T) B^T.
+    def forward(self, x, functional=F):
+        """x (..., in) Tensor -> (..., out): base(x, functional) + (alpha / r) * (x A^T) B^T.
 
-        ops is tinytorch.functional or its composed twin: call the base and the linear maps
-        through it (ops.linear). Tensor ops only (no .data), so that gradients reach lora_A
-        and lora_B; self.scaling (alpha / r) is a Python float, so float32 stays float32.
+        functional is tinytorch.functional or its composed twin: call the base and the linear
+        maps through it (functional.linear). Tensor ops only (no .data), so that gradients reach
+        lora_A and lora_B; self.scaling (alpha / r) is a Python float, so float32 stays float32.
         """
-        # BEGIN EXERCISE lora_forward: base(x, ops) + scaling * linear(linear(x, A), B)
-        frozen = self.base(x, ops)                                       # (..., out)
-        down = ops.linear(x, self.lora_A)                                # (..., r)
+        # BEGIN EXERCISE lora_forward: base(x, functional) + scaling * linear(linear(x, A), B)
+        frozen = self.base(x, functional)                                # (..., out)
+        down = functional.linear(x, self.lora_A)                         # (..., r)
         # Scaling the rank-r activations rather than the output: r numbers per row, not out.
-        return frozen + ops.linear(down * self.scaling, self.lora_B)     # (..., out)
+        return frozen + functional.linear(down * self.scaling, self.lora_B)   # (..., out)
         # END EXERCISE lora_forward
+
+    def affine(self):
+        """(weight, bias) that compute what this layer does, for a kernel that takes a layer's
+        weights: W + (alpha / r) B A as a Tensor built from lora_A and lora_B (so their
+        gradients flow), and the base's bias. The fused MLP uses it."""
+        weight = self.base.weight + (self.lora_B @ self.lora_A) * self.scaling
+        return weight, self.base.bias
 
     def delta_weight(self):
         """(alpha / r) B A as an ndarray (out, in): what training has added to W."""
@@ -150,8 +160,8 @@ def apply_lora(model, rank=4, alpha=8, targets=DEFAULT_TARGETS, generator=None):
     targets = (targets,) if isinstance(targets, str) else tuple(targets)
     modules = dict(model.named_modules())
     chosen = [name for name, module in modules.items()
-              if type(module) is nn.Linear and any(name == target or name.endswith("." + target)
-                                                   for target in targets)]
+              if isinstance(module, nn.Linear)
+              and any(name == target or name.endswith("." + target) for target in targets)]
     if not chosen:
         wrapped = any(isinstance(module, LoRALinear) for module in modules.values())
         raise ValueError(f"no nn.Linear in {type(model).__name__} has a name ending with one "
@@ -172,11 +182,20 @@ def apply_lora(model, rank=4, alpha=8, targets=DEFAULT_TARGETS, generator=None):
     return model
 
 
-def add_lora(model, rank, alpha, seed):
-    """How both fine-tuning commands add LoRA: `apply_lora` on every block's attention and MLP
-    layers (DEFAULT_TARGETS), lora_A drawn from a generator seeded by `seed`. Everything else
-    is frozen (a classifier unfreezes its head itself). Returns the model."""
-    return apply_lora(model, rank=rank, alpha=alpha, generator=np.random.default_rng([seed, 3]))
+def lora_alpha(rank, alpha=None):
+    """The scale's numerator for adapters of rank `rank`: `alpha` if given, else twice the
+    rank (alpha / r = 2 whatever the rank, so a learning rate tuned for one rank suits
+    another)."""
+    return 2 * rank if alpha is None else alpha
+
+
+def add_lora(model, rank, alpha=None, seed=None):
+    """How the fine-tuning commands add LoRA: `apply_lora` on every block's attention and MLP
+    layers (DEFAULT_TARGETS) with alpha = lora_alpha(rank, alpha), lora_A drawn from the "lora"
+    stream of `seed` (gpt.seeds). Everything else is frozen (a classifier unfreezes its head
+    itself). Returns the model."""
+    return apply_lora(model, rank=rank, alpha=lora_alpha(rank, alpha),
+                      generator=stream("lora", seed))
 
 
 def merge_lora(model):

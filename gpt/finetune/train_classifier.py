@@ -11,6 +11,7 @@ Frozen parameters have requires_grad=False: the backward pass computes no gradie
 and the optimizer (gpt.training_step.make_adamw) never sees them, so they hold no optimizer
 state either.
 """
+
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,54 +20,36 @@ import numpy as np
 
 import tinytorch as tt
 import tinytorch.functional as F
+from tinytorch.nn import evaluating
 
-from ..safeguards.checks import integer, number, optional_integer
-from .classifier import GPTClassifier, padding_id, write_classifier
-from .labeled_texts import (SPAM_LABELS, SPLIT_NAMES, balanced_splits, encode_examples,
-                            pad_batch, read_labeled_texts)
-from ..data import batches
-from .lora import add_lora, count_parameters, merge_lora
-from ..model import GPT
+from ..data import batches, pad_batch
 from ..safeguards.output_dir import atomic_directory
-from ..tokenizers import load_tokenizer
+from ..seeds import stream
+from ..tokenizers import padding_id
 from ..training_step import (check_finite_loss, make_adamw, optimizer_step, quiet_divergence,
-                            trainable_parameters)
+                             trainable_parameters)
+from .classifier import GPTClassifier, write_classifier
+from .labeled_texts import SPAM_LABELS, balanced_splits, encode_and_truncate, read_labeled_texts
+from .lora import add_lora, count_parameters, merge_lora
+from .shared import SPLITS, FinetuneConfig, load_base_model, require_files
 
 TRAINABLE_CHOICES = ("head", "last-block", "all")
 
 
 @dataclass
-class ClassifyConfig:
-    """Settings of a fine-tuning run. lr and weight decay are chapter 6's (AdamW, 5e-5, 0.1);
-    so are the batch size, the epochs and the seed. lora_rank: train rank-r LoRA matrices
-    in every block, and the head, instead of `trainable`; lora_alpha: their scale's
-    numerator (None: twice the rank)."""
+class ClassifyConfig(FinetuneConfig):
+    """The settings of `python -m gpt finetune-classify` (FinetuneConfig's, and what trains):
+    chapter 6's 5 epochs; trainable is "head", "last-block" or "all", unless lora_rank asks
+    for LoRA adapters in every block (and the head)."""
 
     trainable: str = "all"
     epochs: int = 5
-    lr: float = 5e-5
-    weight_decay: float = 0.1
-    batch_size: int = 8
-    grad_clip: float = 1.0
-    lora_rank: int = None
-    lora_alpha: float = None
-    seed: int = 123
 
     def __post_init__(self):
+        super().__post_init__()
         if self.trainable not in TRAINABLE_CHOICES:
             raise ValueError(f"trainable must be one of {', '.join(TRAINABLE_CHOICES)}, got "
                              f"{self.trainable!r}")
-        self.epochs = integer(self.epochs, "--epochs", minimum=1)
-        self.batch_size = integer(self.batch_size, "--batch-size", minimum=1)
-        self.seed = integer(self.seed, "--seed", minimum=0)
-        self.lr = number(self.lr, "--lr", "(0, inf)")
-        self.weight_decay = number(self.weight_decay, "weight_decay", "[0, inf)")
-        self.grad_clip = number(self.grad_clip, "grad_clip", "(0, inf]")     # inf: no clipping
-        self.lora_rank = optional_integer(self.lora_rank, "--lora-rank", minimum=1)
-        if self.lora_rank is not None and self.lora_alpha is None:
-            self.lora_alpha = 2 * self.lora_rank        # alpha / r = 2, whatever the rank
-        if self.lora_alpha is not None:
-            number(self.lora_alpha, "lora_alpha", "(0, inf)")     # 8 stays 8, as it is shown
 
 
 # ----- what trains ---------------------------------------------------------------------------
@@ -109,24 +92,23 @@ def train_epoch(model, optimizer, split, pad_id, config, generator):
     return float(np.mean(losses))
 
 
-@tt.no_grad()
 def evaluate(model, split, pad_id, batch_size=32):
     """(mean cross-entropy, accuracy) over every example of a split; dropout off."""
     sequences, labels = split
-    model.eval()
     total_loss, correct = 0.0, 0
-    for rows in batches(len(sequences), batch_size):
-        idx, lengths = pad_batch([sequences[i] for i in rows], pad_id)
-        logits = model(idx, lengths)                                         # (B, n_classes)
-        total_loss += F.cross_entropy(logits, labels[rows], reduction="sum").item()
-        correct += int((logits.data.argmax(axis=1) == labels[rows]).sum())
+    with evaluating(model), tt.no_grad():
+        for rows in batches(len(sequences), batch_size):
+            idx, lengths = pad_batch([sequences[i] for i in rows], pad_id)
+            logits = model(idx, lengths)                                     # (B, n_classes)
+            total_loss += F.cross_entropy(logits, labels[rows], reduction="sum").item()
+            correct += int((logits.data.argmax(axis=1) == labels[rows]).sum())
     return total_loss / len(sequences), correct / len(sequences)
 
 
 def evaluate_splits(model, splits, pad_id):
     """{"train_loss": ..., "train_accuracy": ..., "validation_loss": ..., ...}."""
     figures = {}
-    for name in SPLIT_NAMES:
+    for name in SPLITS:
         loss, figures[f"{name}_accuracy"] = evaluate(model, splits[name], pad_id)
         # after the last step, only these losses can show that it diverged
         figures[f"{name}_loss"] = check_finite_loss(loss, f"the {name} loss")
@@ -135,7 +117,7 @@ def evaluate_splits(model, splits, pad_id):
 
 def figures_line(epoch, epochs, figures):
     parts = [f"{name} loss {figures[f'{name}_loss']:.4f} acc "
-             f"{100 * figures[f'{name}_accuracy']:5.1f}%" for name in SPLIT_NAMES]
+             f"{100 * figures[f'{name}_accuracy']:5.1f}%" for name in SPLITS]
     timing = f" | {figures['seconds']:.1f} s" if "seconds" in figures else " (before training)"
     return f"epoch {epoch}/{epochs} | " + " | ".join(parts) + timing
 
@@ -147,7 +129,7 @@ def fine_tune(model, splits, pad_id, config, log=print):
     before training."""
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     optimizer = make_adamw(model, config.lr, config.weight_decay)
-    generator = np.random.default_rng([config.seed, 4])                # batch order
+    generator = stream("classification batches", config.seed)
     history = [{"epoch": 0, **evaluate_splits(model, splits, pad_id)}]
     log(figures_line(0, config.epochs, history[0]))
     with quiet_divergence():
@@ -164,39 +146,34 @@ def fine_tune(model, splits, pad_id, config, log=print):
 
 # ----- the whole run: python -m gpt finetune-classify ---------------------------------------
 
-def load_base_model(model_dir):
-    """(GPT, tokenizer) to fine-tune: a language model (GPT.from_pretrained refuses a
-    classifier)."""
-    return GPT.from_pretrained(model_dir), load_tokenizer(model_dir)
-
-
 def prepare_splits(data_path, tokenizer, block_size, seed, label_names=SPAM_LABELS, log=print):
     """{"train" | "validation" | "test": (token id lists, labels)} from a label<TAB>text file."""
     examples = read_labeled_texts(data_path, label_names)
     counts = np.bincount([e.label for e in examples], minlength=len(label_names))
     splits = balanced_splits(examples, label_names, seed)
     log(f"{data_path}: " + ", ".join(f"{n:,} {name}" for name, n in zip(label_names, counts))
-        + "; balanced and split: " + ", ".join(f"{len(splits[s]):,} {s}" for s in SPLIT_NAMES))
-    return {name: encode_examples(tokenizer, splits[name], block_size, data_path)
-            for name in SPLIT_NAMES}
+        + "; balanced and split: " + ", ".join(f"{len(splits[s]):,} {s}" for s in SPLITS))
+    return {name: encode_and_truncate(tokenizer, splits[name], block_size, data_path)
+            for name in SPLITS}
 
 
-def finetune_classifier(model_dir, data_path, out, config, log=print):
-    """Fine-tune the GPT in `model_dir` on `data_path`, save the classifier in `out` (a new
-    directory); returns {"history": per-epoch figures, "trainable", "total", "out"}.
+def finetune_classifier(config, log=print):
+    """Fine-tune the GPT in config.model on config.data and save the classifier in config.out
+    (a new directory); returns {"history": per-epoch figures, "trainable", "total", "out"}.
 
-    `out` is checked and reserved at once (before minutes of training, not after) and appears,
-    whole, only at the end (gpt.safeguards.output_dir)."""
-    with atomic_directory(out) as temporary:
-        result = fine_tune_into(temporary, model_dir, data_path, config, log)
-    log(f"saved the classifier in {out}")
-    return {**result, "out": Path(out)}
+    config.out is checked and reserved at once (before minutes of training, not after) and
+    appears, whole, only at the end (gpt.safeguards.output_dir)."""
+    require_files(config)
+    with atomic_directory(config.out) as temporary:
+        result = fine_tune_into(temporary, config, log)
+    log(f"saved the classifier in {config.out}")
+    return {**result, "out": Path(config.out)}
 
 
-def fine_tune_into(folder, model_dir, data_path, config, log):
+def fine_tune_into(folder, config, log):
     """finetune_classifier's work, writing the classifier into `folder`."""
-    gpt, tokenizer = load_base_model(model_dir)
-    splits = prepare_splits(data_path, tokenizer, gpt.config.block_size, config.seed, log=log)
+    gpt, tokenizer = load_base_model(config.model)
+    splits = prepare_splits(config.data, tokenizer, gpt.config.block_size, config.seed, log=log)
     model = GPTClassifier.from_gpt(gpt, SPAM_LABELS, seed=config.seed)
     if config.lora_rank is None:
         set_trainable(model, config.trainable)
@@ -211,3 +188,20 @@ def fine_tune_into(folder, model_dir, data_path, config, log):
         merge_lora(model)                # a plain GPT-2 body again, in the usual layout
     write_classifier(model, tokenizer, folder)
     return {"history": history, "trainable": trainable, "total": total}
+
+
+# ----- using a classifier: python -m gpt classify ---------------------------------------------
+
+def predict_probabilities(model, tokenizer, texts, batch_size=32):
+    """Class probabilities (N, n_classes) for a list of texts, each cut to the model's
+    context (its first block_size tokens, as in training)."""
+    sequences = [tokenizer.encode_ordinary(text)[:model.config.block_size] for text in texts]
+    for text, ids in zip(texts, sequences):
+        if not ids:
+            raise ValueError(f"nothing to classify: {text!r} has no tokens")
+    probabilities = []
+    with evaluating(model), tt.no_grad():
+        for start in range(0, len(sequences), batch_size):
+            idx, lengths = pad_batch(sequences[start:start + batch_size], padding_id(tokenizer))
+            probabilities.append(F.softmax(model(idx, lengths), dim=-1).data)
+    return np.concatenate(probabilities)

@@ -20,17 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 
 import tinytorch as tt
+from tinytorch.nn import evaluating
+from tinytorch.serialization import write_json
 
-from ..safeguards.checks import integer, number, optional_integer
 from ..data import batches
-from ..hf_checkpoint import write_json
-from .instructions import (IGNORE_INDEX, SPLITS, collate, encode_examples, format_prompt,
-                            read_records, require_end_of_text, split_records)
-from .lora import add_lora, count_parameters, merge_lora
-from ..model import GPT
+from ..safeguards.checks import integer, optional_integer
 from ..safeguards.output_dir import atomic_directory
-from ..tokenizers import load_tokenizer, save_tokenizer, token_ids_config
+from ..seeds import stream
+from ..tokenizers import require_end_of_text, save_tokenizer, token_ids_config
 from ..training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
+from .instructions import (IGNORE_INDEX, collate, encode_and_drop_long, format_prompt,
+                           read_records, split_records)
+from .lora import add_lora, count_parameters, merge_lora
+from .shared import SPLITS, FinetuneConfig, load_base_model, require_files
 
 RESPONSES_FILE = "test_responses.json"
 METRICS_FILE = "instruct_metrics.json"
@@ -38,39 +40,20 @@ STOP_TEXT = "###"          # the next section header: the response is over
 
 
 @dataclass
-class InstructConfig:
-    """Every setting of an instruction fine-tuning run. The defaults are the book's (AdamW,
-    lr 5e-5, weight decay 0.1, batch 8, 2 epochs), plus gradient clipping at 1.0."""
+class InstructConfig(FinetuneConfig):
+    """The settings of `python -m gpt finetune-instruct` (FinetuneConfig's, the book's 2
+    epochs, and these): mask_prompt learns the response only (the prompt's targets are -100);
+    subset trains on only the first N training examples that fit; max_new_tokens bounds each
+    generated test response (the context may cut it sooner)."""
 
-    model: str                    # a GPT-2 checkpoint directory with its tokenizer
-    data: str                     # the JSON file of instruction records
-    out: str                      # output directory; must be new or empty
-    mask_prompt: bool = False     # learn the response only (prompt targets are -100)
-    epochs: int = 2
-    lr: float = 5e-5
-    weight_decay: float = 0.1
-    batch_size: int = 8
-    grad_clip: float = 1.0
-    lora_rank: int = None         # None: train every weight; else LoRA adapters of this rank
-    lora_alpha: float = None      # LoRA's scale numerator; None: twice the rank
-    subset: int = None            # train on only the first N training examples that fit
-    seed: int = 123
-    max_new_tokens: int = 50      # longest generated response (the context may cut it sooner)
+    mask_prompt: bool = False
+    subset: int = None
+    max_new_tokens: int = 50
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "max_new_tokens"):
-            setattr(self, name, integer(getattr(self, name), "--" + name.replace("_", "-"), 1))
-        for name in ("lora_rank", "subset"):
-            setattr(self, name, optional_integer(getattr(self, name),
-                                                 "--" + name.replace("_", "-"), 1))
-        self.seed = integer(self.seed, "--seed", minimum=0)
-        self.lr = number(self.lr, "--lr", "(0, inf)")
-        self.weight_decay = number(self.weight_decay, "weight_decay", "[0, inf)")
-        self.grad_clip = number(self.grad_clip, "grad_clip", "(0, inf]")     # inf: no clipping
-        if self.lora_rank is not None and self.lora_alpha is None:
-            self.lora_alpha = 2 * self.lora_rank        # alpha / r = 2, whatever the rank
-        if self.lora_alpha is not None:
-            number(self.lora_alpha, "lora_alpha", "(0, inf)")     # 8 stays 8, as it is shown
+        super().__post_init__()
+        self.max_new_tokens = integer(self.max_new_tokens, "--max-new-tokens", minimum=1)
+        self.subset = optional_integer(self.subset, "--subset", minimum=1)
 
 
 # ----- data ------------------------------------------------------------------------------------
@@ -83,7 +66,7 @@ def load_splits(path, tokenizer, block_size, seed):
         if not split:
             raise ValueError(f"the {name} split is empty: {path} has only {len(records)} "
                              f"records")
-        splits[name], dropped[name] = encode_examples(split, tokenizer, block_size)
+        splits[name], dropped[name] = encode_and_drop_long(tokenizer, split, block_size)
         if not splits[name]:
             raise ValueError(f"the {name} split is empty: none of its {len(split)} examples "
                              f"fits the model's context of {block_size} tokens")
@@ -106,17 +89,14 @@ def train_epoch(model, optimizer, examples, pad_id, config, generator):
     return total / counted
 
 
-@tt.no_grad()
 def evaluate(model, examples, pad_id, batch_size, mask_prompt):
     """Mean loss per counted target over all `examples` (dropout off, no graph)."""
-    was_training = model.training
-    model.eval()
     total, counted = 0.0, 0
-    for rows in batches(len(examples), batch_size):
-        inputs, targets = collate([examples[i] for i in rows], pad_id, mask_prompt)
-        n = int((targets != IGNORE_INDEX).sum())
-        total, counted = total + model(inputs, targets)[1].item() * n, counted + n
-    model.train(was_training)
+    with evaluating(model), tt.no_grad():
+        for rows in batches(len(examples), batch_size):
+            inputs, targets = collate([examples[i] for i in rows], pad_id, mask_prompt)
+            n = int((targets != IGNORE_INDEX).sum())
+            total, counted = total + model(inputs, targets)[1].item() * n, counted + n
     return total / counted
 
 
@@ -160,6 +140,7 @@ def finetune_instruct(config, log=print):
 
     The output directory is checked and reserved at once (before minutes of training, not
     after) and appears, whole, only at the end (gpt.safeguards.output_dir)."""
+    require_files(config)
     with atomic_directory(config.out) as temporary:
         result = fine_tune_into(temporary, config, log)
     log(f"wrote the model, {len(result['responses'])} test responses ({RESPONSES_FILE}) and "
@@ -170,7 +151,7 @@ def finetune_instruct(config, log=print):
 def fine_tune_into(folder, config, log):
     """finetune_instruct's work, writing its files into `folder`."""
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
-    model, tokenizer = GPT.from_pretrained(config.model), load_tokenizer(config.model)
+    model, tokenizer = load_base_model(config.model)
     eot = require_end_of_text(tokenizer)
     splits, dropped = load_splits(config.data, tokenizer, model.config.block_size, config.seed)
     for name in SPLITS:
@@ -193,7 +174,7 @@ def fine_tune_into(folder, config, log):
     result = {"examples": {name: len(splits[name]) for name in SPLITS}, "dropped": dropped,
               "val_loss_before": validation_loss(), "train_losses": [], "seconds": 0.0}
     log(f"validation loss before training: {result['val_loss_before']:.4f}")
-    generator = np.random.default_rng([config.seed, 2])
+    generator = stream("instruction batches", config.seed)
     with quiet_divergence():
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()

@@ -5,7 +5,7 @@ import numpy as np
 import tinytorch as tt
 from gpt import GPTConfig
 from gpt.finetune.classifier import GPTClassifier, last_token_features
-from gpt.finetune.labeled_texts import pad_batch
+from gpt.data import pad_batch
 
 
 def hidden_states(B=3, T=5, C=4, seed=0):

@@ -121,7 +121,7 @@ def test_a_directory_without_weights_says_so_for_a_model_and_a_classifier(shared
 
 
 def test_json_files_are_utf8_with_sorted_keys_unless_asked_to_keep_their_order(tmp_path):
-    from gpt.hf_checkpoint import write_json
+    from tinytorch.serialization import write_json
     write_json(tmp_path / "sorted.json", {"output": "Grüße", "input": ""})
     assert (tmp_path / "sorted.json").read_text(encoding="utf-8") == \
         '{\n  "input": "",\n  "output": "Grüße"\n}\n'

@@ -10,12 +10,13 @@ import pytest
 
 import tinytorch.functional as F
 from gpt import GPT
-from gpt.finetune.classifier import GPTClassifier, load_classifier, predict_probabilities, save_classifier
-from gpt.finetune.train_classifier import (ClassifyConfig, fine_tune, set_trainable, set_trainable_lora,
-                          train_epoch)
-from gpt.finetune.labeled_texts import (SPAM_LABELS, balanced_splits, encode_examples, pad_batch,
-                               read_labeled_texts)
 from gpt.cli import main
+from gpt.data import pad_batch
+from gpt.finetune.classifier import GPTClassifier, load_classifier, save_classifier
+from gpt.finetune.labeled_texts import (SPAM_LABELS, balanced_splits, encode_and_truncate,
+                                        read_labeled_texts)
+from gpt.finetune.train_classifier import (ClassifyConfig, fine_tune, predict_probabilities,
+                                           set_trainable, set_trainable_lora, train_epoch)
 from gpt.tokenizers import load_tokenizer
 from gpt.training_step import make_adamw
 from tinytorch import safetensors
@@ -46,7 +47,7 @@ def small_splits(examples, tokenizer, n_train=32, n_other=8, seed=123):
     """A few balanced examples per split, encoded: (token id lists, labels)."""
     splits = balanced_splits(examples, SPAM_LABELS, seed)
     sizes = {"train": n_train, "validation": n_other, "test": n_other}
-    return {name: encode_examples(tokenizer, splits[name][:size], 128)
+    return {name: encode_and_truncate(tokenizer, splits[name][:size], 128)
             for name, size in sizes.items()}
 
 
@@ -119,7 +120,7 @@ EXPECTED_TRAINABLE = {
 def test_frozen_parameters_get_no_gradient_and_no_optimizer_state(tiny, spam_examples,
                                                                   trainable):
     model = classifier_on(tiny)
-    config = ClassifyConfig(batch_size=4)
+    config = ClassifyConfig(model="m", data="d", out="o", batch_size=4)
     if trainable == "lora":
         params = set_trainable_lora(model, rank=2, alpha=4, seed=0)
     else:
@@ -164,7 +165,7 @@ def test_balancing_and_split_sizes_are_deterministic(spam_examples):
 def test_sequences_are_cut_to_the_context(spam_examples, tiny):
     _, tokenizer, _ = tiny
     longest = max(spam_examples, key=lambda e: len(e.text))
-    (ids,), labels = encode_examples(tokenizer, [longest], block_size=128)
+    (ids,), labels = encode_and_truncate(tokenizer, [longest], block_size=128)
     assert len(ids) == 128 and labels.tolist() == [longest.label]
 
 
@@ -202,7 +203,7 @@ def test_a_missing_class_or_an_empty_split_is_a_clear_error(tmp_path):
 
 def test_a_short_training_run_lowers_the_loss(tiny, spam_examples):
     model = classifier_on(tiny)
-    config = ClassifyConfig(epochs=2, lr=1e-3)
+    config = ClassifyConfig(model="m", data="d", out="o", epochs=2, lr=1e-3)
     set_trainable(model, "all")
     history = fine_tune(model, small_splits(spam_examples, tiny[1]), 0, config,
                         log=lambda line: None)
@@ -345,4 +346,4 @@ def test_a_classifier_given_where_a_language_model_is_expected_says_so(tiny, sha
 ])
 def test_classify_settings_are_checked_and_named(settings, message):
     with pytest.raises((TypeError, ValueError), match=message):
-        ClassifyConfig(**settings)
+        ClassifyConfig(model="m", data="d", out="o", **settings)

@@ -397,7 +397,7 @@ def sample_flag_cases():
              mentions=("empty",)),
         Case(c, "attention --text longer than the context",
              ["gpt", "attention", "--model", "{char}", "--text", "To be, or not to be, that"],
-             mentions=("context of 16",)),
+             mentions=("context of block_size=16",)),
     ]
     for flags in (("--temperature", "0"), ("--temperature", "inf"), ("--temperature", "1e-300"),
                   ("--temperature", "1e400"), ("--top-k", "1000000"), ("--top-p", "1"),

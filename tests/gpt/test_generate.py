@@ -94,9 +94,9 @@ def test_generate_leaves_training_mode_as_it_was(model):
 def test_kv_cache_shapes_grow_one_position_per_step(model):
     cache = KVCache.for_model(model, batch_size=2)
     with tt.no_grad():
-        model.hidden_states(prompt(T=4), cache)
+        model.transformer(prompt(T=4), cache)
         assert cache.length == 4
-        model.hidden_states(prompt(T=1), cache)
+        model.transformer(prompt(T=1), cache)
     assert cache.length == 5
     assert cache.keys.shape == (2, 2, 2, 12, 8)
     k, v = KVCache(1, 1, 1, 3, 2).update(0, tt.tensor(np.ones((1, 1, 2, 2))),

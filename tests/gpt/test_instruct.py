@@ -15,7 +15,7 @@ import tinytorch.functional as F
 from gpt import GPT, GPTConfig
 from gpt.cli import main
 from gpt.finetune.train_instructions import InstructConfig, load_splits, response_text
-from gpt.finetune.instructions import (Example, collate, encode_examples, format_example,
+from gpt.finetune.instructions import (Example, collate, encode_and_drop_long, format_example,
                                format_prompt, read_records, split_records)
 from gpt.tokenizers import CharTokenizer, load_tokenizer, save_tokenizer
 
@@ -85,7 +85,7 @@ def test_examples_longer_than_the_context_are_dropped_and_counted():
     prompt_length = len(format_prompt(record))             # bytes = tokens here
     records = [dict(record, output="x" * n) for n in range(6)]
     # prompt + n response tokens + end-of-text fit in prompt_length + 3 for n <= 2
-    kept, dropped = encode_examples(records, ByteTokenizer(), block_size=prompt_length + 3)
+    kept, dropped = encode_and_drop_long(ByteTokenizer(), records, block_size=prompt_length + 3)
     assert dropped == 3 and [len(e.record["output"]) for e in kept] == [0, 1, 2]
     longest = kept[-1]
     assert len(longest) == prompt_length + 3 and longest.prompt_length == prompt_length

@@ -143,7 +143,8 @@ def test_fine_tuning_checks_its_output_before_loading_anything(tmp_path):
     lines = []
     # the model and data do not exist: the output is what is refused, before they are read
     with pytest.raises(NotADirectoryError, match="file/out"):
-        finetune_classifier(tmp_path / "no-model", tmp_path / "no-data", out, ClassifyConfig(),
+        finetune_classifier(ClassifyConfig(model=str(tmp_path / "no-model"),
+                                           data=str(tmp_path / "no-data"), out=str(out)),
                             log=lines.append)
     with pytest.raises(NotADirectoryError, match="file/out"):
         finetune_instruct(InstructConfig(model=str(tmp_path / "no-model"),

@@ -289,7 +289,7 @@ def test_rms_norm_and_silu_modules():
     assert repr(nn.RMSNorm(4)) == "RMSNorm((4,), eps=None)"      # None: the dtype's epsilon
     np.testing.assert_allclose(nn.SiLU()(tt.tensor([0.0, 1.0])).data,
                                [0.0, 1.0 / (1.0 + math.exp(-1.0))], rtol=1e-6)
-    composed_norm = norm(x, ops=composed)
+    composed_norm = norm(x, functional=composed)
     np.testing.assert_allclose(composed_norm.data, norm(x).data, rtol=1e-6)
 
 

@@ -1,6 +1,6 @@
 """The standard layers: thin modules that hold parameters and call `tinytorch.functional`.
 
-Each forward takes an optional `ops`, the module of functions to compute with:
+Each forward takes an optional `functional`, the module of functions to compute with:
 `tinytorch.functional` (fused kernels, the default) or `tinytorch.functional.composed`
 (the same functions from primitive ops, to step through). Models pass it down so that one
 switch picks the path for every layer.
@@ -31,8 +31,14 @@ class Linear(Module):
             bound = 1.0 / math.sqrt(in_features)
             init.uniform_(self.bias, -bound, bound, generator)
 
-    def forward(self, x, ops=F):
-        return ops.linear(x, self.weight, self.bias)
+    def forward(self, x, functional=F):
+        return functional.linear(x, self.weight, self.bias)
+
+    def affine(self):
+        """(weight, bias) such that this layer computes F.linear(x, weight, bias): for a fused
+        kernel that takes the weights of several layers (a layer that wraps a Linear, such as
+        a LoRA adapter, gives the weight it effectively computes with)."""
+        return self.weight, self.bias
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -48,8 +54,8 @@ class Embedding(Module):
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
         init.normal_(self.weight, 0.0, 1.0, generator)
 
-    def forward(self, ids, ops=F):
-        return ops.embedding(ids, self.weight)
+    def forward(self, ids, functional=F):
+        return functional.embedding(ids, self.weight)
 
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
@@ -67,8 +73,8 @@ class LayerNorm(Module):
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(shape, dtype)) if elementwise_affine and bias else None
 
-    def forward(self, x, ops=F):
-        return ops.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, x, functional=F):
+        return functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}"
@@ -85,8 +91,8 @@ class RMSNorm(Module):
         self.normalized_shape, self.eps = shape, eps
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
 
-    def forward(self, x, ops=F):
-        return ops.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+    def forward(self, x, functional=F):
+        return functional.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}"
@@ -103,8 +109,8 @@ class Dropout(Module):
         super().__init__()
         self.p, self.generator = p, generator
 
-    def forward(self, x, ops=F):
-        return ops.dropout(x, self.p, self.training, self.generator)
+    def forward(self, x, functional=F):
+        return functional.dropout(x, self.p, self.training, self.generator)
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -117,8 +123,8 @@ class GELU(Module):
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, x, ops=F):
-        return ops.gelu(x, self.approximate)
+    def forward(self, x, functional=F):
+        return functional.gelu(x, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -127,5 +133,5 @@ class GELU(Module):
 class SiLU(Module):
     """SiLU (swish), x * sigmoid(x), as a module."""
 
-    def forward(self, x, ops=F):
-        return ops.silu(x)
+    def forward(self, x, functional=F):
+        return functional.silu(x)

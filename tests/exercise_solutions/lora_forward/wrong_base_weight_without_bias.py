@@ -1,3 +1,3 @@
 # the frozen part without its bias
-frozen = ops.linear(x, self.base.weight)
-return frozen + ops.linear(ops.linear(x, self.lora_A) * self.scaling, self.lora_B)
+frozen = functional.linear(x, self.base.weight)
+return frozen + functional.linear(functional.linear(x, self.lora_A) * self.scaling, self.lora_B)

@@ -1,2 +1,2 @@
 # forgets alpha / r
-return self.base(x, ops) + ops.linear(ops.linear(x, self.lora_A), self.lora_B)
+return self.base(x, functional) + functional.linear(functional.linear(x, self.lora_A), self.lora_B)
