@@ -67,7 +67,8 @@ def test_24_scaling_laws_fast_ladders_tables_fits_and_pictures(run_example, sect
     result = run_example("24_scaling_laws.py", "--out", tmp_path / "pictures", timeout=300)
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0] == "== 1. the text: 1,115,394 characters of tinyshakespeare.txt (fast ladder) =="
+    assert lines[0] == ("== 1. the text: 1,115,394 characters of tinyshakespeare.txt "
+                        "(fast ladder) ==")
     assert "inputs (12, 80), targets (12, 80)" in section(lines, 2)
     assert "a model that knows nothing scores ln(65) = 4.174" in section(lines, 2)
 
