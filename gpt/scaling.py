@@ -30,7 +30,7 @@ import numpy as np
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0      # 0.618...: the bracket shrinks by this each step
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)        # eq=False: == on arrays has no single answer
 class PowerLawFit:
     """The least-squares fit L(N) = a * N^-alpha + c; residuals[i] = losses[i] - L(sizes[i]),
     float64 (n,), in the order of the points given."""
@@ -83,11 +83,14 @@ def fit_power_law(sizes, losses, alpha_range=(1e-3, 4.0), c_min=0.0, grid_points
                          f"to a straight line in log N, or fall in one step)")
     alpha = _golden_section(lambda value: float(_line_fit(relative, losses, value, c_min)[2][0]),
                             grid[best - 1], grid[best + 1])
-    a_relative, c, _ = (float(v[0]) for v in _line_fit(relative, losses, alpha, c_min))
+    a_relative, c, rss = (float(v[0]) for v in _line_fit(relative, losses, alpha, c_min))
+    if rss > rss_on_grid[best]:      # rss(alpha) had more than one dip in the bracket
+        alpha, a_relative, c = float(grid[best]), float(a_on_grid[best]), float(c_on_grid[best])
     _check_falls(relative, losses, a_relative, alpha, c, unit)
     a = a_relative * unit ** alpha          # a * N^-alpha == a_relative * (N / unit)^-alpha
-    fit = PowerLawFit(a=a, alpha=alpha, c=c, residuals=np.zeros(0))
-    return PowerLawFit(a=a, alpha=alpha, c=c, residuals=losses - fit(sizes))
+    residuals = losses - (a_relative * relative ** -alpha + c)
+    residuals.flags.writeable = False       # a frozen fit: its residuals cannot change either
+    return PowerLawFit(a=a, alpha=alpha, c=c, residuals=residuals)
 
 
 def _line_fit(relative, losses, alphas, c_min):

@@ -25,6 +25,8 @@ def test_noise_free_points_give_back_a_alpha_and_c():
     np.testing.assert_allclose([fit.a, fit.alpha, fit.c], [7.5, 0.31, 1.42], rtol=1e-6)
     assert fit.residuals.shape == (6,) and np.max(np.abs(fit.residuals)) < 1e-9
     assert fit.n_points == 6
+    with pytest.raises(ValueError):
+        fit.residuals[0] = 1.0                    # a fit is a record of what was measured
 
 
 @given(a=st.floats(0.5, 50.0), alpha=st.floats(0.03, 1.5), c=st.floats(0.0, 3.0),
