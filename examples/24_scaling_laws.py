@@ -72,7 +72,7 @@ DATA_SHAPE = {"fast": (2, 4, 32), "default": (3, 4, 64), "full": (3, 4, 64)}[MOD
 DATA_FRACTIONS = {"fast": (8, 4, 2, 1), "default": (16, 8, 4, 2, 1),
                   "full": (32, 16, 8, 4, 2, 1)}[MODE]      # the data ladder: TOKENS / each
 BATCH_SIZE, BLOCK_SIZE = 12, 80           # B, T
-EVAL_BATCHES = 20 if MODE == "fast" else 50
+EVAL_BATCHES = 20 if MODE == "fast" else 100
 WARMUP_FRACTION, WEIGHT_DECAY, GRAD_CLIP = 0.05, 0.1, 1.0
 # Peak learning rates, (parameters, rate) at the two ends of the ladder, from a sweep in steps of
 # 2x with 1M tokens each (final validation losses): 4,352 parameters: 0.008 2.310, 0.016 2.205,
@@ -96,7 +96,7 @@ def learning_rate(parameters):
     return float(lr_small * (lr_large / lr_small) ** where)
 
 
-@dataclass
+@dataclass(eq=False)           # eq=False: runs are compared by what they measured, not ==
 class Run:
     """One rung: a model trained from scratch and its final validation loss."""
 
@@ -105,9 +105,21 @@ class Run:
     kaplan_parameters: int  # Kaplan's N: without the token table either
     tokens: int             # D: the training tokens it saw (steps * B * T)
     lr: float
-    loss: float             # mean over the validation batches
-    standard_error: float   # of that mean: how much another draw of batches could move it
+    batch_losses: np.ndarray    # (EVAL_BATCHES,): the loss on each validation batch
     seconds: float
+
+    @property
+    def loss(self):
+        return float(self.batch_losses.mean())
+
+    @property
+    def standard_error(self):
+        """How far another draw of validation batches could move `loss`, typically."""
+        return standard_error(self.batch_losses)
+
+
+def standard_error(values):
+    return float(values.std(ddof=1) / np.sqrt(len(values)))
 
 
 keep_freed_memory()        # reuse each step's memory in the next, as `python -m gpt train` does
@@ -145,11 +157,10 @@ print(f"a model that knows nothing scores ln({tokenizer.vocab_size}) = "
       f"{np.log(tokenizer.vocab_size):.3f}")
 
 
-def validation_loss(model):
-    """(mean, standard error) of `model`'s loss over the validation batches."""
+def validation_losses(model):
+    """`model`'s loss on each validation batch, (EVAL_BATCHES,)."""
     with tt.nn.evaluating(model), tt.no_grad():
-        losses = np.array([model(x, y)[1].item() for x, y in eval_set])
-    return float(losses.mean()), float(losses.std(ddof=1) / np.sqrt(len(losses)))
+        return np.array([model(x, y)[1].item() for x, y in eval_set])
 
 
 def make_model(shape):
@@ -192,9 +203,8 @@ def train(shape, tokens):
         loss.backward()
         optimizer_step(model, optimizer, loss.item(), GRAD_CLIP)
     seconds = time.perf_counter() - start
-    loss, standard_error = validation_loss(model)
-    return Run(shape, parameters, kaplan_parameters, tokens_seen(tokens), peak_lr, loss,
-               standard_error, seconds)
+    return Run(shape, parameters, kaplan_parameters, tokens_seen(tokens), peak_lr,
+               validation_losses(model), seconds)
 
 
 def print_table(runs):
@@ -208,11 +218,14 @@ def print_table(runs):
 
 
 def print_noise(runs):
-    """Is the yardstick fine enough? Compare its noise with the gaps it has to resolve."""
+    """Is the yardstick fine enough? Compare its noise with the gaps it has to resolve. Every
+    model is measured on the same batches, and a batch that is hard for one is hard for all:
+    the noise of a difference is that of the per-batch differences, smaller than either's."""
     gaps = [abs(b.loss - a.loss) for a, b in zip(runs, runs[1:])]
-    noise = max(run.standard_error for run in runs)
-    print(f"noise: standard errors up to {noise:.4f}; the smallest gap between neighbours is "
-          f"{min(gaps):.4f} ({min(gaps) / noise:.1f} standard errors)")
+    gap_noise = max(standard_error(b.batch_losses - a.batch_losses) for a, b in zip(runs, runs[1:]))
+    print(f"noise: standard errors up to {max(run.standard_error for run in runs):.4f} (of one "
+          f"loss), up to {gap_noise:.4f} between neighbours (the same batches); the smallest gap, "
+          f"{min(gaps):.4f}, is {min(gaps) / gap_noise:.1f} of those")
 
 
 def fit_and_draw(sizes, runs, name, letters, what, filename):
@@ -305,4 +318,5 @@ try:
           f"{slope([run.kaplan_parameters for run in model_runs], model_runs):.3f} with c = 0")
 except ValueError as error:
     print(f"alpha_N with Kaplan's count: no power law: {error}")
-print(f"total time: {sum(run.seconds for run in model_runs + data_runs):.0f} s of training")
+unique_runs = {id(run): run for run in model_runs + data_runs}.values()     # one reused
+print(f"total time: {sum(run.seconds for run in unique_runs):.0f} s of training")
