@@ -207,7 +207,7 @@ def log_log_svg(x, y, curve=None, title="", x_label="", y_label="", point_label=
                      f'stroke-width="1.5"/>')
     for px, py in zip(x, y):
         parts.append(f'<circle class="point" cx="{to_x(px):.2f}" cy="{to_y(py):.2f}" r="4" '
-                     f'fill="steelblue"><title>{_short_number(px)}: {py:.4g}</title></circle>')
+                     f'fill="steelblue"><title>{px:,.10g}: {py:.4g}</title></circle>')
     legend_x = width - right - 240
     parts.append(f'<circle class="legend-mark" cx="{legend_x}" cy="{top + 6}" r="4" '
                  f'fill="steelblue"/>')
