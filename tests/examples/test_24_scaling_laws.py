@@ -31,15 +31,18 @@ def table_rows(lines):
     return rows
 
 
-def check_fit(lines, name, n_points):
-    """The fit's line: finite, a > 0, alpha > 0, c >= 0, and one residual per point."""
+def check_fit(lines, name, sizes, losses):
+    """The fit's line: finite, a > 0, alpha > 0, c >= 0, and one residual per point, which is
+    the table's loss minus the fitted curve there (up to the printed digits)."""
     (match,) = [m for m in map(FIT.fullmatch, lines) if m]
     assert match[1] == name
     a, alpha, c = float(match[5]), float(match[6]), float(match[7])
     assert all(map(math.isfinite, (a, alpha, c))) and a > 0 and alpha > 0 and c >= 0
     (residuals,) = [line for line in lines if line.startswith("residuals (measured - fitted): ")]
     values = [float(v) for v in re.findall(r"[-+]\d\.\d{4}", residuals.split(";")[0])]
-    assert len(values) == n_points and all(map(math.isfinite, values))
+    assert len(values) == len(sizes) and all(map(math.isfinite, values))
+    for size, loss, residual in zip(sizes, losses, values):
+        assert abs(a * size ** -alpha + c + residual - loss) < 0.005, (size, loss, residual)
     return a, alpha, c
 
 
@@ -86,7 +89,7 @@ def test_24_scaling_laws_fast_ladders_tables_fits_and_pictures(run_example, sect
     assert {row["tokens"] for row in models} == {200_000 // 960 * 960}
     assert all(1.0 < row["loss"] < math.log(65) and 0 < row["error"] < 0.05 for row in models)
     assert any(line.startswith("noise: standard errors up to ") for line in model_section)
-    check_fit(model_section, "N", 5)
+    check_fit(model_section, "N", sizes, [row["loss"] for row in models])
     assert f"picture: {tmp_path / 'pictures' / 'model_size.svg'}" in model_section
     ticks = check_picture(tmp_path / "pictures" / "model_size.svg", 5)
     assert ticks["axis-label"] == ["non-embedding parameters N",
@@ -101,7 +104,7 @@ def test_24_scaling_laws_fast_ladders_tables_fits_and_pictures(run_example, sect
     assert tokens == sorted(set(tokens)) and tokens[-1] == models[0]["tokens"]
     assert data[-1] == next(row for row in models if row["shape"] == (2, 4, 32))
     assert data_section[4].endswith("(the run of section 3)")
-    check_fit(data_section, "D", 4)
+    check_fit(data_section, "D", tokens, [row["loss"] for row in data])
     check_picture(tmp_path / "pictures" / "data_size.svg", 4)
 
     comparison = section(lines, 6)
