@@ -3,9 +3,11 @@
 - `terminal_heatmap`: a matrix as Unicode shading (" ·░▒▓█", with a legend), or its values.
 - `heatmap_svg`: the same as an SVG image with row and column labels (attention maps).
 - `loss_curve_svg`: train and validation loss against iteration from metrics.jsonl.
+- `log_log_svg`: points and a fitted curve on logarithmic axes (a scaling law).
 
 SVG is plain XML text, so it is written with string formatting and opens in any browser.
 """
+import math
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -137,6 +139,136 @@ def loss_curve_svg(metrics, title="loss"):
                          f'font-size="12">{name} loss</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def log_log_svg(x, y, curve=None, title="", x_label="", y_label="", point_label="measured",
+                curve_label="fit"):
+    """SVG text: points (x[i], y[i]) on logarithmic axes, a dot each, and optionally the curve
+    y = curve(x) drawn across them as one path (a fitted law); ticks and labels on both axes,
+    a legend. x, y: positive numbers (n,); curve: a function from an array of x values (K,) to
+    their y values (K,), or None. On log-log axes a power law y = a * x^-alpha is a straight
+    line of slope -alpha, and a constant added to it bends the line flat."""
+    x, y = _positive_points(x, y)
+    width, height, left, bottom, right, top = 640, 420, 70, 50, 20, 40
+    x_low, x_high = _log_range(x)
+    curve_x = np.geomspace(x_low, x_high, 121)
+    curve_y = np.zeros(0)
+    if curve is not None:
+        curve_y = np.asarray(curve(curve_x), dtype=np.float64)
+        if curve_y.shape != curve_x.shape or not np.all(np.isfinite(curve_y) & (curve_y > 0)):
+            raise ValueError(f"log_log_svg: the curve must give one positive, finite y for each x "
+                             f"from {x_low:.4g} to {x_high:.4g} (a log axis has no place for "
+                             f"y <= 0)")
+    y_low, y_high = _log_range(np.concatenate([y, curve_y]))
+
+    def to_x(value):
+        return left + math.log(value / x_low) / math.log(x_high / x_low) * (width - left - right)
+
+    def to_y(value):
+        return top + math.log(y_high / value) / math.log(y_high / y_low) * (height - top - bottom)
+
+    parts = [_svg_open(width, height), f"<title>{escape(title)}</title>",
+             f'<text class="title" x="{left}" y="24" font-size="14">{escape(title)}</text>',
+             f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - right}" '
+             f'y2="{height - bottom}" stroke="black"/>',
+             f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" '
+             f'stroke="black"/>']
+    for value in _log_ticks(x_low, x_high):
+        px = to_x(value)
+        parts.append(f'<line class="grid" x1="{px:.2f}" y1="{top}" x2="{px:.2f}" '
+                     f'y2="{height - bottom + 4}" stroke="#ddd"/>')
+        parts.append(f'<text class="x-tick" x="{px:.2f}" y="{height - bottom + 18}" '
+                     f'text-anchor="middle" font-size="11">{_short_number(value)}</text>')
+    for value in _log_ticks(y_low, y_high):
+        py = to_y(value)
+        parts.append(f'<line class="grid" x1="{left - 4}" y1="{py:.2f}" x2="{width - right}" '
+                     f'y2="{py:.2f}" stroke="#ddd"/>')
+        parts.append(f'<text class="y-tick" x="{left - 8}" y="{py + 4:.2f}" text-anchor="end" '
+                     f'font-size="11">{_short_number(value)}</text>')
+    if x_label:
+        parts.append(f'<text class="axis-label" x="{(left + width - right) / 2}" '
+                     f'y="{height - 10}" text-anchor="middle" font-size="12">'
+                     f'{escape(x_label)}</text>')
+    if y_label:
+        middle = (top + height - bottom) / 2
+        parts.append(f'<text class="axis-label" x="16" y="{middle}" text-anchor="middle" '
+                     f'font-size="12" transform="rotate(-90 16 {middle})">{escape(y_label)}</text>')
+    if curve is not None:
+        path = "M " + " L ".join(f"{to_x(cx):.2f},{to_y(cy):.2f}"
+                                 for cx, cy in zip(curve_x, curve_y))
+        parts.append(f'<path class="fit" d="{path}" fill="none" stroke="darkorange" '
+                     f'stroke-width="1.5"/>')
+    for px, py in zip(x, y):
+        parts.append(f'<circle class="point" cx="{to_x(px):.2f}" cy="{to_y(py):.2f}" r="4" '
+                     f'fill="steelblue"><title>{px:,.10g}: {py:.4g}</title></circle>')
+    legend_x = width - right - 240
+    parts.append(f'<circle class="legend-mark" cx="{legend_x}" cy="{top + 6}" r="4" '
+                 f'fill="steelblue"/>')
+    parts.append(f'<text class="legend" x="{legend_x + 12}" y="{top + 10}" font-size="12">'
+                 f'{escape(point_label)}</text>')
+    if curve is not None:
+        parts.append(f'<line class="legend-mark" x1="{legend_x - 6}" y1="{top + 24}" '
+                     f'x2="{legend_x + 6}" y2="{top + 24}" stroke="darkorange" '
+                     f'stroke-width="1.5"/>')
+        parts.append(f'<text class="legend" x="{legend_x + 12}" y="{top + 28}" font-size="12">'
+                     f'{escape(curve_label)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _positive_points(x, y):
+    """x and y as float64 arrays (n,) of positive finite numbers, or a ValueError naming the
+    first that is not."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if len(x) != len(y):
+        raise ValueError(f"log_log_svg: {len(x)} x values but {len(y)} y values")
+    if len(x) == 0:
+        raise ValueError("log_log_svg: needs at least one point")
+    for name, values in (("x", x), ("y", y)):
+        for index, value in enumerate(values):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"log_log_svg: a log axis needs positive, finite values, got "
+                                 f"{name}[{index}] = {value}")
+    return x, y
+
+
+def _log_range(values):
+    """(low, high) around `values` on a log axis, with a margin of 6% of the span at each end
+    (a factor of 1.5 for a single value), so that no dot sits on an axis."""
+    low, high = float(np.min(values)), float(np.max(values))
+    if low == high:
+        return low / 1.5, high * 1.5
+    margin = (high / low) ** 0.06
+    return low / margin, high * margin
+
+
+def _log_ticks(low, high):
+    """Round values in [low, high] to label a log axis: powers of ten when the axis spans
+    enough of them, else 1-2-5 or 1...9 times powers of ten, else (an axis narrower than a
+    factor of two, as losses often are) evenly spaced round numbers. At least 2."""
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1,), (1, 2, 5), range(1, 10)):
+        ticks = [m * 10.0 ** e for e in decades for m in mantissas if low <= m * 10.0 ** e <= high]
+        if len(ticks) >= 3:
+            return ticks
+    for step_exponent in range(math.floor(math.log10(high - low)) - 1, 
+                               math.floor(math.log10(high - low)) + 1):
+        for step_mantissa in (1, 2, 5):
+            step = step_mantissa * 10.0 ** step_exponent
+            first = math.ceil(low / step)
+            ticks = [round(k * step, 12) for k in range(first, math.floor(high / step) + 1)]
+            if 2 <= len(ticks) <= 6:
+                return ticks
+    return [low, high]
+
+
+def _short_number(value):
+    """A tick label: 20000 as 20k, 1500000 as 1.5M, 2.5 as 2.5."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
 
 
 def _svg_open(width, height):

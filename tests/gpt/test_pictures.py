@@ -1,4 +1,5 @@
 """Pictures: the terminal heatmap, the SVG files, and the attention weights behind them."""
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import tinytorch as tt
 from gpt import GPT, GPTConfig
 from gpt.inspection.attention_maps import attention_weights
-from gpt.inspection.pictures import heatmap_svg, loss_curve_svg, terminal_heatmap
+from gpt.inspection.pictures import heatmap_svg, log_log_svg, loss_curve_svg, terminal_heatmap
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -94,3 +95,67 @@ def test_a_curve_of_one_point_is_drawn_as_a_dot():
             for c in root.iter(f"{SVG}circle")}
     assert set(dots) == {"train", "val"}
     assert all(np.isfinite(v) for xy in dots.values() for v in xy)
+
+
+def svg_numbers(text):
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
+
+
+def test_log_log_svg_draws_the_points_the_curve_ticks_labels_and_legend():
+    sizes = np.array([1e3, 1e4, 1e5, 1e6])
+    losses = 5.0 * sizes ** -0.3 + 1.0
+    svg = log_log_svg(sizes, losses, curve=lambda n: 5.0 * n ** -0.3 + 1.0,
+                      x_label="parameters N", y_label="validation loss",
+                      title="loss against <size>", point_label="runs",
+                      curve_label="L(N) = 5 * N^-0.300 + 1.000")
+    root = ET.fromstring(svg)
+    assert root.tag == SVG + "svg"
+    width, height = float(root.get("width")), float(root.get("height"))
+    points = [(float(c.get("cx")), float(c.get("cy")))
+              for c in root.iter(f"{SVG}circle") if c.get("class") == "point"]
+    assert len(points) == 4
+    xs, ys = zip(*points)
+    # log axes: sizes a decade apart are equally far apart, and the loss falls upwards in y
+    np.testing.assert_allclose(np.diff(xs), np.diff(xs)[0], atol=0.15)
+    assert list(ys) == sorted(ys)
+    (curve,) = [p for p in root.iter(f"{SVG}path") if p.get("class") == "fit"]
+    coordinates = svg_numbers(curve.get("d"))
+    assert len(coordinates) >= 40 and np.all(np.isfinite(coordinates))
+    assert all(0 <= x <= width for x in coordinates[0::2])
+    assert all(0 <= y <= height for y in coordinates[1::2])
+    # the curve passes through the points, which lie on it
+    curve_x, curve_y = np.array(coordinates[0::2]), np.array(coordinates[1::2])
+    np.testing.assert_allclose(np.interp(xs, curve_x, curve_y), ys, atol=1.0)
+
+    texts = {t.get("class"): [] for t in root.iter(f"{SVG}text")}
+    for t in root.iter(f"{SVG}text"):
+        texts[t.get("class")].append(t.text)
+    assert {"10k", "100k"} <= set(texts["x-tick"])
+    y_ticks = [float(label) for label in texts["y-tick"]]
+    assert len(y_ticks) >= 3 and min(losses) <= max(y_ticks) and min(y_ticks) <= max(losses)
+    assert texts["axis-label"] == ["parameters N", "validation loss"]
+    assert texts["legend"] == ["runs", "L(N) = 5 * N^-0.300 + 1.000"]
+    assert "loss against <size>" in texts["title"]
+    # a tick's label sits where a point of that value is drawn
+    (ten_k,) = [t for t in root.iter(f"{SVG}text") if t.text == "10k"]
+    assert abs(float(ten_k.get("x")) - xs[1]) < 0.15
+
+
+def test_log_log_svg_without_a_curve_and_with_one_point():
+    root = ET.fromstring(log_log_svg([2e5], [1.7]))
+    points = [c for c in root.iter(f"{SVG}circle") if c.get("class") == "point"]
+    assert len(points) == 1 and np.isfinite(float(points[0].get("cx")))
+    assert not [p for p in root.iter(f"{SVG}path") if p.get("class") == "fit"]
+    assert [t for t in root.iter(f"{SVG}text") if t.get("class") == "x-tick"]
+
+
+@pytest.mark.parametrize("x, y, curve, message", [
+    ([1e3, 0.0], [2.0, 1.0], None, r"x\[1\] = 0.0"),
+    ([1e3, 1e4], [2.0, np.nan], None, r"y\[1\] = nan"),
+    ([1e3, 1e4], [2.0], None, "2 x values but 1 y values"),
+    ([], [], None, "at least one point"),
+    ([1e3, 1e4], [2.0, 1.0], lambda n: 1.05 - n / 1e4, "curve"),
+])
+def test_log_log_svg_names_what_cannot_go_on_log_axes(x, y, curve, message):
+    with pytest.raises(ValueError, match=message):
+        log_log_svg(x, y, curve=curve)
