@@ -30,8 +30,9 @@ import numpy as np
 import tinytorch as tt
 import tinytorch.functional as F
 from gpt.bigram import bigram_counts
-from gpt.data import SHAKESPEARE_OPENING, split_ids
+from gpt.data import split_ids
 from gpt.tokenizers import CharTokenizer
+from fallback_text import SHAKESPEARE_OPENING
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 TEXT_CHARS = 100_000 if FAST else 1_000_000    # how much of the corpus to count
@@ -52,7 +53,7 @@ if SHAKESPEARE.is_file():
     print(f"== 1. the text: the first {len(text):,} characters of {SHAKESPEARE.name} ==")
 else:
     text = SHAKESPEARE_OPENING
-    print(f"== 1. the text: {len(text):,} characters of gpt.data.SHAKESPEARE_OPENING "
+    print(f"== 1. the text: {len(text):,} characters of examples/fallback_text.py "
           f"({SHAKESPEARE} is missing) ==")
 tokenizer = CharTokenizer.from_text(text)          # the vocabulary: every distinct character
 V = tokenizer.vocab_size

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gpt.data import SHAKESPEARE_OPENING, get_batch, make_tokenizer, read_text, split_ids
+from gpt.data import get_batch, make_tokenizer, read_text, split_ids
+from fallback_text import SHAKESPEARE_OPENING
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 TEXT_CHARS = 20_000 if FAST else 200_000      # how much of the corpus to use
@@ -37,7 +38,7 @@ if SHAKESPEARE.is_file():
     print(f"== 1. text to ids: the first {len(text):,} characters of {SHAKESPEARE.name} ==")
 else:
     text = SHAKESPEARE_OPENING
-    print(f"== 1. text to ids: {len(text):,} characters of gpt.data.SHAKESPEARE_OPENING "
+    print(f"== 1. text to ids: {len(text):,} characters of examples/fallback_text.py "
           f"({SHAKESPEARE} is missing) ==")
 tokenizer = make_tokenizer(text, char_level=True)          # one token per distinct character
 ids = np.array(tokenizer.encode(text), dtype=np.uint16)    # 16 bits are plenty: half of int32

@@ -28,8 +28,9 @@ import numpy as np
 
 import tinytorch as tt
 from gpt import GPT, GPTConfig
-from gpt.data import SHAKESPEARE_OPENING, get_batch, split_ids
+from gpt.data import get_batch, split_ids
 from gpt.tokenizers import CharTokenizer
+from fallback_text import SHAKESPEARE_OPENING
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 TEXT_BYTES = 8_000 if FAST else 32_000      # how much of the corpus to learn from
@@ -50,7 +51,7 @@ if SHAKESPEARE.is_file():
     print(f"== 1. the text: the first {len(text):,} characters of {SHAKESPEARE.name} ==")
 else:
     text = SHAKESPEARE_OPENING
-    print(f"== 1. the text: {len(text):,} characters of gpt.data.SHAKESPEARE_OPENING ==")
+    print(f"== 1. the text: {len(text):,} characters of examples/fallback_text.py ==")
     print(f"({SHAKESPEARE} is missing. So little text is soon learnt by heart: expect the "
           f"validation loss to rise again while the training loss keeps falling.)")
 tokenizer = CharTokenizer.from_text(text)         # the vocabulary: every distinct character

@@ -57,11 +57,12 @@ import numpy as np
 
 import tinytorch as tt
 from gpt import GPT, GPTConfig
-from gpt.data import SHAKESPEARE_OPENING, get_batch, split_ids
+from gpt.data import get_batch, split_ids
 from gpt.inspection.pictures import log_log_svg
 from gpt.inspection.scaling import fit_power_law
 from gpt.tokenizers import CharTokenizer
 from gpt.training_step import make_adamw, optimizer_step
+from fallback_text import SHAKESPEARE_OPENING
 from tinytorch.memory import keep_freed_memory
 from tinytorch.serialization import atomic_write
 
@@ -149,7 +150,7 @@ if SHAKESPEARE.is_file():
     print(f"== 1. the text: {len(text):,} characters of {SHAKESPEARE.name} ({MODE} ladder) ==")
 else:
     text = SHAKESPEARE_OPENING
-    print(f"== 1. the text: {len(text):,} characters of gpt.data.SHAKESPEARE_OPENING "
+    print(f"== 1. the text: {len(text):,} characters of examples/fallback_text.py "
           f"({MODE} ladder) ==")
     print(f"({SHAKESPEARE} is missing. So little text is learnt by heart within a few "
           f"hundred steps: bigger models then do worse, and no power law fits.)")

@@ -33,6 +33,7 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch import optim
+from tinytorch.nn import evaluating
 from tinytorch.serialization import atomic_write
 
 from .safeguards.checks import boolean, integer, number, optional_integer
@@ -41,6 +42,7 @@ from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read
 from .safeguards.memory import check_training_fits
 from .safeguards.metrics import MetricsLog
 from .model import GPT
+from .seeds import stream
 from .inspection.pictures import loss_curve_svg
 from .safeguards.run_directory import RunDirectory
 from .safeguards.stop_signals import Stopped, StopSignals
@@ -181,24 +183,18 @@ def train_step(model, optimizer, train_ids, config, batch_generator):
     return optimizer_step(model, optimizer, total / config.grad_accum, config.grad_clip)
 
 
-@tt.no_grad()
-def estimate_loss(model, ids, config, n_batches, seed, on_batch=None):
-    """Mean loss over `n_batches` batches drawn from a generator seeded with `seed`, so every
-    evaluation of a run sees the same batches; dropout off. `on_batch(done)`, if given, is
-    called before each batch with the number done so far (to show progress; it may raise to
-    abandon the evaluation)."""
-    was_training = model.training
-    model.eval()
-    generator = np.random.default_rng(seed)
+def estimate_loss(model, ids, config, n_batches, generator, on_batch=None):
+    """Mean loss over `n_batches` batches drawn from `generator` (the caller gives each
+    evaluation a generator seeded the same way, so every evaluation of a run sees the same
+    batches); dropout off, no graph. `on_batch(done)`, if given, is called before each batch
+    with the number done so far (to show progress; it may raise to abandon the evaluation)."""
     losses = []
-    try:
+    with evaluating(model), tt.no_grad():
         for done in range(n_batches):
             if on_batch is not None:
                 on_batch(done)
             x, y = get_batch(ids, config.block_size, config.batch_size, generator)
             losses.append(model(x, y)[1].item())
-    finally:
-        model.train(was_training)
     return float(np.mean(losses))
 
 
@@ -333,7 +329,7 @@ class Run:
         self.model = GPT(config.model_config(self.tokenizer.vocab_size), seed=config.seed)
         self.optimizer = make_optimizer(self.model, config)
         self.iteration = 0
-        self.batch_generator = np.random.default_rng([config.seed, 2])
+        self.batch_generator = stream("training batches", config.seed)
         self.metrics = MetricsLog.start(self.out / METRICS_FILE)
 
     def _check_new_run(self):
@@ -451,17 +447,17 @@ class Run:
         config = self.config
         label = f"eval  iter {self.iteration:5d}"
 
-        def estimate(what, ids, n_batches, seed):
+        def estimate(what, ids, n_batches, batches):
             progress = EvaluationProgress(f"{label} | {what} loss", n_batches, self.log,
                                           stop.check)
-            return check_finite_loss(estimate_loss(self.model, ids, config, n_batches, seed,
+            return check_finite_loss(estimate_loss(self.model, ids, config, n_batches,
+                                                   stream(batches, config.seed),
                                                    on_batch=progress), f"the {what} loss")
 
         entry = {"iter": self.iteration,
                  "train_loss_eval": estimate("training", self.train_ids, config.eval_iters,
-                                             config.seed + 10),
-                 "val_loss": estimate("validation", self.val_ids, val_batches,
-                                      config.seed + 20),
+                                             "training-loss evaluation"),
+                 "val_loss": estimate("validation", self.val_ids, val_batches, "validation"),
                  "val_batches": val_batches}
         self.record(entry)
         self.log(f"{label} | train loss {entry['train_loss_eval']:.4f} | "

@@ -25,7 +25,7 @@ def test_06_data_windows_prints_the_walk_through(run_example):
     lines = result.stdout.splitlines()
     from_file = lines[0] == "== 1. text to ids: the first 20,000 characters of " \
                             "tinyshakespeare.txt =="
-    assert from_file or lines[0].endswith("characters of gpt.data.SHAKESPEARE_OPENING "
+    assert from_file or lines[0].endswith("characters of examples/fallback_text.py "
                                           f"({SHAKESPEARE} is missing) ==")
 
     # text -> ids: the position of each character in the sorted vocabulary

@@ -122,10 +122,11 @@ def test_24_scaling_laws_without_shakespeare_says_so_and_finishes(run_example, s
     copy = tmp_path / "project" / "examples" / "24_scaling_laws.py"
     copy.parent.mkdir(parents=True)
     shutil.copy(ROOT / "examples" / "24_scaling_laws.py", copy)
+    shutil.copy(ROOT / "examples" / "fallback_text.py", copy.parent)
     result = run_example(copy, "--out", tmp_path / "pictures", timeout=300)
     assert result.stderr == ""
     lines = result.stdout.splitlines()
-    assert lines[0] == ("== 1. the text: 1,000 characters of gpt.data.SHAKESPEARE_OPENING "
+    assert lines[0] == ("== 1. the text: 1,000 characters of examples/fallback_text.py "
                         "(fast ladder) ==")
     assert "is missing" in lines[1]
     # each ladder: a fit or the reason there is none, and its picture with every point
