@@ -1,6 +1,7 @@
 """Looking inside a model: pictures of what it computes, read through the model itself.
 
     attention_maps.py   the attention weights of a layer, as the model's attention computes them
+    lens.py             the logit lens: the residual stream read out early, layer by layer
     pictures.py         a terminal heatmap and SVG pictures (attention maps, loss curves,
                         log-log plots)
     scaling.py          fitting a power law L(N) = a N^-alpha + c to losses (scaling laws)
