@@ -19,7 +19,7 @@ from tinytorch.serialization import atomic_write
 
 from .safeguards.memory import NotEnoughMemory
 from .sampling import check_generation_arguments
-from .tokenizers import end_of_text_id, load_tokenizer, start_ids
+from .tokenizers import encode_prompt, load_tokenizer, start_ids, stop_ids
 from .train import STATE_FILE, TrainConfig, saved_config, train
 
 USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   # a diverging --lr
@@ -225,20 +225,19 @@ def run_sample(args, out=None):
                                seed=args.seed)
     model = GPT.from_pretrained(args.model)
     tokenizer = load_tokenizer(args.model)
-    eot = end_of_text_id(tokenizer)
-    prompt = (tokenizer.encode(args.prompt, allowed_special="all") if args.prompt
-              else start_ids(tokenizer))
+    stop = stop_ids(tokenizer, model)
+    prompt = encode_prompt(tokenizer, args.prompt) if args.prompt else start_ids(tokenizer)
     out.write(args.prompt)
     # Bytes of a character split across tokens wait until the character is complete.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def show(token):                                 # token (1,): this step's new token
-        if token[0] != eot:
+        if token[0] not in np.atleast_1d(stop if stop is not None else []):
             out.write(decoder.decode(tokenizer.decode_bytes([int(token[0])])))
             out.flush()
 
     model.generate(np.array([prompt]), args.max_new_tokens, args.temperature, args.top_k,
-                   args.top_p, eos_token_id=eot, seed=args.seed, on_token=show)
+                   args.top_p, eos_token_id=stop, seed=args.seed, on_token=show)
     out.write(decoder.decode(b"", final=True) + "\n")
     return 0
 
@@ -375,7 +374,7 @@ def run_attention(args, out=None):
     out = out or sys.stdout
     model = GPT.from_pretrained(args.model)
     tokenizer = load_tokenizer(args.model)
-    ids = tokenizer.encode(args.text, allowed_special="all")
+    ids = encode_prompt(tokenizer, args.text)
     if not ids:
         raise ValueError("the text is empty")
     if not 0 <= args.head < model.config.n_head:

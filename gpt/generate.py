@@ -21,8 +21,9 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     """Continue each row of `idx` (B, T0) by up to `max_new_tokens` tokens.
 
     Returns int64 (B, T0 + n), the prompt followed by the new tokens. The model sees the last
-    block_size tokens (a longer sequence is cropped from the left). A row that has emitted
-    `eos_token_id` is padded with it; generation stops early once every row has.
+    block_size tokens (a longer sequence is cropped from the left). eos_token_id is an id or a
+    list of ids: a row that has emitted one is padded with it (with the first of a list), and
+    generation stops early once every row has.
     temperature=0 is greedy (top_k and top_p are then ignored). `seed` fixes the samples.
     `on_token(token)` is called with each step's tokens (B,) as soon as they are chosen (to
     print text as it is made); if it returns True, generation stops after that step.
@@ -35,18 +36,20 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     check_generation_arguments(max_new_tokens, temperature, top_k, top_p, eos_token_id, seed)
     idx = check_idx(idx).astype(np.int64)                                       # (B, T0)
     generator = np.random.default_rng(seed)
-    cache = KVCache.for_model(model, idx.shape[0]) if use_cache else None
-    finished = np.zeros(idx.shape[0], dtype=bool)          # rows that have emitted eos
+    # room for the longest sequence this can make (a model's context may be 100k positions)
+    cache = KVCache.for_model(model, len(idx), idx.shape[1] + max_new_tokens) if use_cache else None
+    eos = None if eos_token_id is None else np.atleast_1d(eos_token_id)    # the ids that end
+    finished = np.zeros(idx.shape[0], dtype=bool)          # rows that have emitted one
     with evaluating(model), tt.no_grad():                  # no dropout, no graph
         for _ in range(max_new_tokens):
             logits = next_logits(model, idx, cache)                            # (B, V)
             token = next_tokens(logits, temperature, top_k, top_p, generator)  # (B,)
-            if eos_token_id is not None:
-                token = np.where(finished, eos_token_id, token)    # finished rows: padding
-                finished |= token == eos_token_id
+            if eos is not None:
+                token = np.where(finished, eos[0], token)          # finished rows: padding
+                finished |= np.isin(token, eos)
             idx = np.concatenate([idx, token[:, None]], axis=1)
             stop = on_token(token) if on_token is not None else False
-            if stop or (eos_token_id is not None and finished.all()):
+            if stop or finished.all():
                 break
     return idx
 

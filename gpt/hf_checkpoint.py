@@ -1,7 +1,14 @@
-"""Reading and writing GPT-2 checkpoints in Hugging Face's layout.
+"""Reading and writing checkpoints in Hugging Face's layout: GPT-2 here, and Llama, Qwen2 and
+Qwen3 with gpt.hf_llama's names (`model_type` in config.json says which).
 
-A directory holds `config.json` (the shape: n_embd, n_layer, n_head, n_positions, vocab_size,
-layer_norm_epsilon) and `model.safetensors`. Two things differ from our own layout:
+A directory holds `config.json` (the shape) and `model.safetensors`, or, for a large model,
+several shards listed by `model.safetensors.index.json`. The weights may be stored as F32, BF16
+or F16; the model computes in float32. The files are memory-mapped and each tensor is copied
+into its parameter in turn, so loading holds at most one extra tensor, never a second model.
+generation_config.json, when there is one, is kept with the model (`model.generation_config`):
+its end-of-sequence ids (one or a list) end generation.
+
+For GPT-2, two things differ from our own layout:
 
 - HF's GPT-2 uses `Conv1D` layers, whose weights are stored (in, out); our `Linear` weights are
   (out, in) as everywhere else in PyTorch, so the four projection weights are transposed on the
@@ -12,6 +19,7 @@ layer_norm_epsilon) and `model.safetensors`. Two things differ from our own layo
 """
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +27,7 @@ import numpy as np
 from tinytorch import safetensors
 from tinytorch.serialization import write_json
 
+from . import hf_llama
 from .config import GPTConfig
 
 CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight",
@@ -30,12 +39,33 @@ LANGUAGE_MODEL_ARCHITECTURE = "GPT2LMHeadModel"
 CLASSIFIER_ARCHITECTURE = "GPT2ForSequenceClassification"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+WEIGHTS_INDEX_FILE = "model.safetensors.index.json"
+GENERATION_CONFIG_FILE = "generation_config.json"
+# config.json's ids of special tokens, kept from a checkpoint loaded and written back with it
+SPECIAL_TOKEN_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id")
 REQUIRED_KEYS = ("vocab_size", "n_positions", "n_layer", "n_head", "n_embd")
 
 
+def model_type(hf, source="config.json"):
+    """The family of a parsed config.json: its model_type (GPT-2's files from before that key
+    existed have n_embd); a family this project does not implement is an error naming it."""
+    kind = hf.get("model_type", "gpt2" if "n_embd" in hf else None)
+    if kind not in ("gpt2",) + hf_llama.MODEL_TYPES:
+        raise ValueError(f"{source}: model_type {kind!r} is not one this project implements "
+                         f"(gpt2, {', '.join(hf_llama.MODEL_TYPES)})")
+    return kind
+
+
 def config_from_hf(hf, fused=True, source="config.json"):
-    """GPTConfig from a parsed config.json, refusing variants this model does not implement.
-    Every error names `source`, the file the settings came from."""
+    """GPTConfig from a parsed config.json of any family this project reads, refusing
+    variants it does not implement. Every error names `source`, the file."""
+    if model_type(hf, source) != "gpt2":
+        return hf_llama.config_from_hf(hf, fused, source)
+    return gpt2_config_from_hf(hf, fused, source)
+
+
+def gpt2_config_from_hf(hf, fused=True, source="config.json"):
+    """GPTConfig from a GPT-2 config.json, refusing variants this model does not implement."""
     missing = [key for key in REQUIRED_KEYS if key not in hf]
     if missing:
         raise ValueError(f"{source} has no {missing[0]!r} entry (a GPT-2 config.json has "
@@ -66,7 +96,7 @@ def read_config(directory):
     not JSON or not a JSON object is an error naming it."""
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{directory} has no {CONFIG_FILE}: not a Hugging Face GPT-2 "
+        raise FileNotFoundError(f"{directory} has no {CONFIG_FILE}: not a Hugging Face "
                                 f"checkpoint directory")
     hf = read_json(path)
     if not isinstance(hf, dict):
@@ -111,15 +141,62 @@ def hf_tensor_to_ours(key, array):
 
 
 def load_pretrained(model_class, directory, fused=True):
-    """A language model built from `directory`'s config, holding its weights (float32)."""
+    """A language model built from `directory`'s config, holding its weights (float32), with
+    the checkpoint's special-token ids and generation settings kept for saving it again."""
     hf = read_config(directory)
-    if CLASSIFIER_ARCHITECTURE in hf.get("architectures", []):
-        raise ValueError(f"{directory} is a sequence classifier ({CLASSIFIER_ARCHITECTURE}), "
-                         f"not a language model: use it with `python -m gpt classify`, or give "
-                         f"the language model it was made from")
-    config = config_from_hf(hf, fused=fused, source=Path(directory) / CONFIG_FILE)
-    return load_weights_into(model_class(config, seed=0), directory,
-                             hf_to_state_dict(read_weights(directory)))
+    source = Path(directory) / CONFIG_FILE
+    classifiers = {CLASSIFIER_ARCHITECTURE, *hf_llama.CLASSIFIERS.values()}
+    found = classifiers.intersection(hf.get("architectures", []))
+    if found:
+        raise ValueError(f"{directory} is a sequence classifier ({found.pop()}), not a language "
+                         f"model: use it with `python -m gpt classify`, or give the language "
+                         f"model it was made from")
+    config = config_from_hf(hf, fused=fused, source=source)
+    model = model_class(config, seed=0)
+    if model_type(hf, source) == "gpt2":
+        load_weights_into(model, directory, hf_to_state_dict(read_weights(directory)))
+    else:
+        with open_weights(directory) as weights:
+            fill_parameters(model, weights, hf_llama.weight_names(dict(model.named_parameters())))
+    model.special_token_ids = {key: hf[key] for key in SPECIAL_TOKEN_KEYS if key in hf}
+    model.generation_config = read_generation_config(directory)
+    return model
+
+
+def fill_parameters(model, weights, names):
+    """Copy each checkpoint tensor into its parameter, in place: `names` maps each parameter to
+    the tensor names of `weights` whose rows fill it, in order (q, k, v into c_attn). A tensor
+    the model has no place for, one it lacks, a shape that does not fit, or a value that is not
+    finite is an error naming the file and the tensor."""
+    params = dict(model.named_parameters())
+    wanted = {hf_name for hf_names in names.values() for hf_name in hf_names}
+    tied_head = "lm_head.weight" if "lm_head.weight" not in params else None
+    unexpected = sorted(set(weights) - wanted - {tied_head})
+    missing = sorted(wanted - set(weights))
+    if missing or unexpected:
+        raise ValueError(f"{weights.describe()} does not fit {CONFIG_FILE}: "
+                         + "; ".join(f"{what} {', '.join(found[:5])}"
+                                     + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+                                     for what, found in (("missing", missing),
+                                                         ("unexpected", unexpected)) if found))
+    for name, hf_names in names.items():
+        param, row = params[name], 0
+        for hf_name in hf_names:
+            piece = weights[hf_name]
+            check_finite(weights.path_of(hf_name), hf_name, piece)
+            if piece.shape[1:] != param.shape[1:] or row + len(piece) > len(param.data):
+                raise ValueError(f"{weights.path_of(hf_name)}: tensor {hf_name!r} has shape "
+                                 f"{piece.shape}, which does not fit {name} {param.shape} "
+                                 f"({CONFIG_FILE}'s sizes)")
+            param.data[row:row + len(piece)] = piece        # converted to float32 in place
+            row += len(piece)
+        if row != len(param.data):
+            raise ValueError(f"{weights.describe()}: {', '.join(hf_names)} fill {row} of the "
+                             f"{len(param.data)} rows of {name} ({CONFIG_FILE}'s sizes)")
+    if tied_head in weights and not np.array_equal(weights[tied_head],
+                                                   params["transformer.wte.weight"].data):
+        raise ValueError(f"{weights.describe()}: lm_head.weight differs from the token "
+                         f"embedding, but {CONFIG_FILE} says they are tied")
 
 
 def load_weights_into(model, directory, state):
@@ -133,18 +210,96 @@ def load_weights_into(model, directory, state):
     return model
 
 
+class Weights(Mapping):
+    """A checkpoint's tensors, one file or several shards, read on demand ({HF name: array},
+    see tinytorch.safetensors.TensorFile: F32 as views of the file, BF16 and F16 converted
+    tensor by tensor). A context manager."""
+
+    def __init__(self, files, shard_of):
+        self.files, self.shard_of = files, shard_of          # {path: TensorFile}, {name: path}
+
+    def __getitem__(self, name):
+        return self.files[self.shard_of[name]][name]
+
+    def __iter__(self):
+        return iter(self.shard_of)
+
+    def __len__(self):
+        return len(self.shard_of)
+
+    def path_of(self, name):
+        return self.shard_of[name]
+
+    def describe(self):
+        paths = sorted(self.files)
+        return str(paths[0]) if len(paths) == 1 else f"{paths[0].parent}'s {len(paths)} shards"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for file in self.files.values():
+            file.close()
+        return False
+
+
+def open_weights(directory):
+    """The tensors of `directory`: model.safetensors, or the shards that
+    model.safetensors.index.json lists (its weight_map: tensor name -> file)."""
+    directory = Path(directory)
+    single, index = directory / WEIGHTS_FILE, directory / WEIGHTS_INDEX_FILE
+    if single.is_file():
+        file = safetensors.TensorFile(single)
+        return Weights({single: file}, {name: single for name in file})
+    if not index.is_file():
+        raise FileNotFoundError(f"{directory} has no {WEIGHTS_FILE} (nor {WEIGHTS_INDEX_FILE})")
+    contents = read_json(index)
+    weight_map = contents.get("weight_map") if isinstance(contents, dict) else None
+    if not (isinstance(weight_map, dict) and weight_map
+            and all(isinstance(f, str) and "/" not in f for f in weight_map.values())):
+        raise ValueError(f"{index}: expected a weight_map of tensor names to shard file names")
+    files = {}
+    for shard in sorted(set(weight_map.values())):
+        path = directory / shard
+        if not path.is_file():
+            raise FileNotFoundError(f"{index} lists {shard}, which {directory} does not have")
+        files[path] = safetensors.TensorFile(path)
+    shard_of = {}
+    for path, file in files.items():
+        for name in file:
+            if weight_map.get(name) != path.name:
+                raise ValueError(f"{path}: tensor {name!r} is not listed for this shard in "
+                                 f"{index}")
+            shard_of[name] = path
+    missing = sorted(set(weight_map) - set(shard_of))
+    if missing:
+        raise ValueError(f"{index} lists {missing[0]!r}, which no shard holds")
+    return Weights(files, shard_of)
+
+
 def read_weights(directory):
-    """{name: ndarray} from `directory`'s model.safetensors, as stored there (HF's names and
+    """{name: ndarray} from `directory`'s weights, as stored there (HF's names and GPT-2's
     Conv1D layout: hf_to_state_dict converts them). A tensor holding nan or inf (as float32,
     which the model computes in) is refused, named: such a model only ever outputs nan."""
-    weights_path = Path(directory) / WEIGHTS_FILE
-    if not weights_path.is_file():
-        raise FileNotFoundError(f"{directory} has no {WEIGHTS_FILE}")
-    tensors = safetensors.load_file(weights_path)
-    for name, array in tensors.items():
-        if array.dtype.kind == "f" and not MASK_BUFFER.search(name):
-            check_finite(weights_path, name, array)
+    with open_weights(directory) as weights:
+        tensors = {}
+        for name in weights:
+            array = weights[name]
+            if array.dtype.kind == "f" and not MASK_BUFFER.search(name):
+                check_finite(weights.path_of(name), name, array)
+            tensors[name] = np.array(array)                 # our own copy, writable
     return tensors
+
+
+def read_generation_config(directory):
+    """generation_config.json's settings (a dict), or None where there is none."""
+    path = Path(directory) / GENERATION_CONFIG_FILE
+    if not path.is_file():
+        return None
+    settings = read_json(path)
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} must hold a JSON object of settings")
+    return settings
 
 
 def check_finite(path, name, array):
@@ -184,28 +339,79 @@ def hf_config(config, extra=None):
 
 
 def save_pretrained(model, directory, extra_config=None):
-    """Write model.safetensors (HF names and Conv1D layout) and config.json into `directory`.
+    """Write model.safetensors and config.json into `directory` in the Hugging Face layout of
+    the model's family (GPT-2's Conv1D layout and names, or Llama's, Qwen2's or Qwen3's), and
+    generation_config.json if the model came with one.
 
-    extra_config: more config.json entries, e.g. {"eos_token_id": 0} from the tokenizer.
-    Each file is written to a temporary name and renamed, so an interruption never leaves a
-    half-written checkpoint.
+    extra_config: more config.json entries, e.g. {"eos_token_id": 0} from the tokenizer; they
+    override the special-token ids the model was loaded with. Each file is written to a
+    temporary name and renamed, so an interruption never leaves a half-written file.
     """
-    if not model.config.bias:
-        raise ValueError("a bias=False model cannot be written in GPT-2's Hugging Face layout, "
-                         "which has biases in every Linear and LayerNorm")
     lora = [name for name, _ in model.named_parameters() if name.endswith(".lora_A")]
     if lora:
-        raise ValueError(f"this model has LoRA layers ({lora[0]}, ...), which GPT-2's layout "
-                         f"cannot hold; fold them into the weights first with "
+        raise ValueError(f"this model has LoRA layers ({lora[0]}, ...), which a Hugging Face "
+                         f"layout cannot hold; fold them into the weights first with "
                          f"gpt.finetune.lora.merge_lora(model)")
+    config = model.config
+    if (config.norm, config.positions, config.mlp) == ("layernorm", "learned", "gelu") \
+            and not is_gpt2(config):
+        differences = [f"{name}={getattr(config, name)!r}" for name, gpt2 in (
+            ("bias", True), ("qkv_bias", True), ("proj_bias", True), ("mlp_bias", True),
+            ("tie_embeddings", True), ("qk_norm", False), ("n_kv_head", config.n_head),
+            ("mlp_hidden", 4 * config.n_embd), ("head_size", config.n_embd // config.n_head))
+            if getattr(config, name) != gpt2]
+        raise ValueError(f"a model with {', '.join(differences)} cannot be written in GPT-2's "
+                         f"Hugging Face layout, which has biases in every Linear and LayerNorm, "
+                         f"a tied head, a 4 x n_embd MLP and one key and value per head")
+    if is_gpt2(config):
+        tensors = {name: np.ascontiguousarray(param.data.T if name.endswith(CONV1D_WEIGHTS)
+                                              else param.data)
+                   for name, param in model.named_parameters()}
+        settings = hf_config(config)
+    else:
+        tensors = llama_tensors(model)
+        settings = hf_llama.hf_config(config)
+    settings.update(getattr(model, "special_token_ids", None) or {})
+    settings.update(extra_config or {})
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tensors = {}
-    for name, param in model.named_parameters():
-        array = param.data.T if name.endswith(CONV1D_WEIGHTS) else param.data
-        tensors[name] = np.ascontiguousarray(array)
-    safetensors.save_file(tensors, directory / "model.safetensors")
-    write_json(directory / "config.json", hf_config(model.config, extra_config))
+    safetensors.save_file(tensors, directory / WEIGHTS_FILE)
+    write_json(directory / CONFIG_FILE, settings)
+    if getattr(model, "generation_config", None):
+        write_json(directory / GENERATION_CONFIG_FILE, model.generation_config)
+
+
+def is_gpt2(config):
+    """True if a model of `config` is made of GPT-2's parts, so GPT-2's layout can hold it."""
+    return (config.norm, config.positions, config.mlp) == ("layernorm", "learned", "gelu") \
+        and config.tie_embeddings and not config.qk_norm and config.bias \
+        and config.qkv_bias and config.proj_bias and config.mlp_bias \
+        and config.n_kv_head == config.n_head and config.mlp_hidden == 4 * config.n_embd \
+        and config.head_size * config.n_head == config.n_embd
+
+
+def llama_tensors(model):
+    """{Hugging Face name: array} of a Llama-style model: each parameter cut into the tensors
+    that fill it (c_attn's rows into q, k and v); other parameters (a classifier's score) keep
+    their names."""
+    params = dict(model.named_parameters())
+    body = {name: param for name, param in params.items()
+            if name.startswith("transformer.") or name == "lm_head.weight"}
+    tensors = {name: np.ascontiguousarray(param.data) for name, param in params.items()
+               if name not in body}
+    for name, hf_names in hf_llama.weight_names(body).items():
+        data, row = params[name].data, 0
+        for hf_name, rows in zip(hf_names, hf_llama.row_counts(model.config, name, len(data))):
+            tensors[hf_name] = np.ascontiguousarray(data[row:row + rows])
+            row += rows
+    return tensors
+
+
+def classifier_architecture(config):
+    """config.json's architecture name of a classifier with this body."""
+    if is_gpt2(config):
+        return CLASSIFIER_ARCHITECTURE
+    return hf_llama.CLASSIFIERS[hf_llama.model_type_of(config)]
 
 
 def read_json(path):

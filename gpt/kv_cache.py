@@ -13,7 +13,9 @@ import tinytorch as tt
 class KVCache:
     """Per-layer keys and values, preallocated for `max_length` positions.
 
-    keys, values: (n_layer, B, H, max_length, D); the first `length` positions are filled.
+    keys, values: (n_layer, B, H, max_length, D) with H the model's key/value heads (fewer than
+    its query heads with grouped-query attention: the memory that saves); the first `length`
+    positions are filled.
     A forward pass writes its new positions in every layer (`update`), then moves `length`
     on by that many (`advance`, called once by the model after the last layer).
     """
@@ -25,10 +27,14 @@ class KVCache:
         self.length = 0
 
     @classmethod
-    def for_model(cls, model, batch_size):
+    def for_model(cls, model, batch_size, max_length=None):
+        """A cache for `model`'s layers and key/value heads, for up to `max_length` positions
+        (None: the model's whole context, block_size; generation asks for what it will use,
+        which matters for a model with a context of 100k positions)."""
         c = model.config
         dtype = model.transformer.wte.weight.dtype
-        return cls(c.n_layer, batch_size, c.n_head, c.block_size, c.head_size, dtype)
+        max_length = c.block_size if max_length is None else min(max_length, c.block_size)
+        return cls(c.n_layer, batch_size, c.n_kv_head, max_length, c.head_size, dtype)
 
     @property
     def max_length(self):

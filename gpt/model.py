@@ -1,13 +1,20 @@
-"""GPT-2: token and position embeddings, a stack of transformer blocks, and a tied LM head.
+"""GPT-2 (and, by a choice of parts, Llama and Qwen): token embeddings, positions, a stack of
+transformer blocks, and an LM head.
 
     idx (B, T) token ids
-      -> wte[idx] + wpe[0..T)                          (B, T, C)   embeddings
+      -> wte[idx] (+ wpe[0..T) for learned positions)   (B, T, C)   embeddings
       -> dropout
       -> n_layer x Block:                              (B, T, C)   the residual stream
            x = x + attn(ln_1(x))                                   tokens exchange information
            x = x + mlp(ln_2(x))                                    each token thinks alone
       -> ln_f                                                      (Transformer: the body)
-      -> @ wte^T                                       (B, T, V)   the LM head (GPT.head)
+      -> @ wte^T (tied) or lm_head                     (B, T, V)   the LM head (GPT.head)
+
+The parts (gpt.config): ln_1, ln_2 and ln_f are LayerNorm or RMSNorm; positions are a learned
+table (wpe), a fixed sinusoidal one, or rotary (q and k turned inside attention); the MLP is
+GELU (c_fc, c_proj) or SwiGLU (c_gate, c_fc, c_proj); attention has n_head query heads and
+n_kv_head key/value heads. The names stay GPT-2's whatever the parts, so one model reads every
+family; gpt.hf_checkpoint maps each family's own names.
 
 The body, `Transformer`, turns token ids into hidden states; a head turns those into what a
 task needs: `GPT` puts the LM head on it, gpt.finetune.classifier a classifier's head.
@@ -34,6 +41,7 @@ from tinytorch import nn
 from .config import check_idx
 from .generate import generate
 from .hf_checkpoint import load_pretrained, save_pretrained
+from .positions import rope_inverse_frequencies, rotary_tables, sinusoidal_positions
 from .safeguards.memory import check_model_fits
 from .seeds import stream
 
@@ -89,37 +97,61 @@ class Hooks:
             self.functions = {}
 
 
+def make_norm(config, size):
+    """The normalisation the config asks for, over `size` features."""
+    if config.norm == "rmsnorm":
+        return nn.RMSNorm(size, config.layer_norm_epsilon)
+    return nn.LayerNorm(size, config.layer_norm_epsilon, bias=config.norm_bias)
+
+
 class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention where each position sees itself and the positions before it."""
+    """Multi-head self-attention where each position sees itself and the positions before it.
+
+    c_attn makes the queries of n_head heads and the keys and values of n_kv_head heads in one
+    product (Hugging Face's q_proj, k_proj and v_proj side by side); c_proj mixes the heads'
+    outputs. With fewer key/value heads (grouped-query attention) each serves
+    n_head / n_kv_head query heads, and the KV cache holds only those.
+    """
 
     def __init__(self, config, layer, dropout_generator):
         super().__init__()
         self.config, self.dropout_generator = config, dropout_generator
         self.layer = layer                                    # which KV cache slot is ours
         self.hook_weights, self.hook_heads = f"h.{layer}.attn.weights", f"h.{layer}.attn.heads"
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v
-        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        C, D = config.n_embd, config.head_size
+        self.widths = [config.n_head * D, config.n_kv_head * D, config.n_kv_head * D]  # q, k, v
+        self.c_attn = nn.Linear(C, sum(self.widths), bias=config.qkv_bias)
+        self.c_proj = nn.Linear(config.n_head * D, C, bias=config.proj_bias)
+        if config.qk_norm:                            # Qwen3: each head's q and k normalised
+            self.q_norm = nn.RMSNorm(D, config.layer_norm_epsilon)
+            self.k_norm = nn.RMSNorm(D, config.layer_norm_epsilon)
 
-    def forward(self, x, functional=F, kv_cache=None, hooks=None):
-        """x (B, T, C) -> (B, T, C). With a KV cache, x holds only the new positions."""
+    def forward(self, x, functional=F, kv_cache=None, hooks=None, rotary=None):
+        """x (B, T, C) -> (B, T, C). With a KV cache, x holds only the new positions. rotary:
+        the (cos, sin) tables (T, D) of these positions when positions are rotary."""
         config = self.config
-        B, T, C = x.shape
-        H, D = config.n_head, config.head_size
-        qkv = self.c_attn(x, functional)                                       # (B, T, 3C)
-        q, k, v = qkv.split(C, dim=2)                                          # (B, T, C)
-        q, k, v = (t.reshape(B, T, H, D).transpose(1, 2) for t in (q, k, v))   # (B, H, T, D)
+        B, T, _ = x.shape
+        H, Hkv, D = config.n_head, config.n_kv_head, config.head_size
+        q, k, v = self.c_attn(x, functional).split(self.widths, dim=2)         # (B, T, H*D) ..
+        q = q.reshape(B, T, H, D).transpose(1, 2)                               # (B, H, T, D)
+        k, v = (t.reshape(B, T, Hkv, D).transpose(1, 2) for t in (k, v))       # (B, Hkv, T, D)
+        if config.qk_norm:
+            q, k = self.q_norm(q, functional), self.k_norm(k, functional)
+        if rotary is not None:                   # turned by position before they are stored
+            q, k = (functional.rotary_embedding(t, *rotary) for t in (q, k))
         if kv_cache is not None:
-            k, v = kv_cache.update(self.layer, k, v)             # (B, H, cached + T, D)
+            k, v = kv_cache.update(self.layer, k, v)             # (B, Hkv, cached + T, D)
         dropout_p = config.dropout if self.training else 0.0
         if hooks is not None and self.hook_weights in hooks:
             y = self.attend_with_weights(q, k, v, functional, dropout_p, hooks)
         else:
             y = functional.scaled_dot_product_attention(q, k, v, is_causal=True,
                                                         dropout_p=dropout_p,
-                                                        generator=self.dropout_generator)
+                                                        generator=self.dropout_generator,
+                                                        enable_gqa=Hkv != H)
         if hooks is not None:
             y = hooks(self.hook_heads, y)                                      # (B, H, T, D)
-        y = y.transpose(1, 2).reshape(B, T, C)                   # heads side by side again
+        y = y.transpose(1, 2).reshape(B, T, H * D)               # heads side by side again
         y = self.c_proj(y, functional)
         return functional.dropout(y, config.dropout, self.training, self.dropout_generator)
 
@@ -127,20 +159,22 @@ class CausalSelfAttention(nn.Module):
         """Attention with the weights (B, H, T, Tk) formed for a hook to read or replace. They
         are the weights the fused kernel computes (F.attention_weights shares its code), held
         as a tensor without a graph: for looking inside, not for training through them."""
-        weights = hooks(self.hook_weights, F.attention_weights(q, k, is_causal=True))
+        n_rep = self.config.n_head // self.config.n_kv_head
+        weights = F.attention_weights(q, k, is_causal=True, enable_gqa=n_rep > 1)
+        weights = hooks(self.hook_weights, weights)
         weights = functional.dropout(weights, dropout_p, dropout_p > 0.0,
                                      self.dropout_generator)
-        return weights @ v
+        return weights @ (composed.repeat_kv(v, n_rep) if n_rep > 1 else v)
 
 
 class MLP(nn.Module):
-    """Position-wise feed-forward network: C -> 4C -> GELU -> C."""
+    """GPT-2's position-wise feed-forward network: C -> F (4C) -> GELU -> C."""
 
     def __init__(self, config, dropout_generator):
         super().__init__()
         self.config, self.dropout_generator = config, dropout_generator
-        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.c_fc = nn.Linear(config.n_embd, config.mlp_hidden, bias=config.mlp_bias)
+        self.c_proj = nn.Linear(config.mlp_hidden, config.n_embd, bias=config.mlp_bias)
 
     def forward(self, x, functional=F):
         """x (B, T, C) -> (B, T, C)."""
@@ -152,25 +186,47 @@ class MLP(nn.Module):
         return functional.dropout(y, self.config.dropout, self.training, self.dropout_generator)
 
 
+class SwiGLU(nn.Module):
+    """Llama's feed-forward network: c_proj(silu(c_gate(x)) * c_fc(x)), C -> F -> C. The gate
+    decides, per hidden unit, how much of c_fc's value passes (Shazeer 2020); with three
+    matrices, F = 8C/3 gives the parameters of GPT-2's 4C with two."""
+
+    def __init__(self, config, dropout_generator):
+        super().__init__()
+        self.config, self.dropout_generator = config, dropout_generator
+        self.c_gate = nn.Linear(config.n_embd, config.mlp_hidden, bias=config.mlp_bias)
+        self.c_fc = nn.Linear(config.n_embd, config.mlp_hidden, bias=config.mlp_bias)
+        self.c_proj = nn.Linear(config.mlp_hidden, config.n_embd, bias=config.mlp_bias)
+
+    def forward(self, x, functional=F):
+        """x (B, T, C) -> (B, T, C)."""
+        w_gate, b_gate = self.c_gate.affine()
+        w_fc, b_fc = self.c_fc.affine()
+        w_proj, b_proj = self.c_proj.affine()
+        y = functional.swiglu_mlp(x, w_gate, w_fc, w_proj, b_gate, b_fc, b_proj)
+        return functional.dropout(y, self.config.dropout, self.training, self.dropout_generator)
+
+
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x))."""
+    """Pre-norm transformer block: x + attn(ln_1(x)), then + mlp(ln_2(x))."""
 
     def __init__(self, config, layer, dropout_generator):
         super().__init__()
         self.hook_resid = f"h.{layer}.resid"
-        self.ln_1 = nn.LayerNorm(config.n_embd, config.layer_norm_epsilon, bias=config.bias)
+        self.ln_1 = make_norm(config, config.n_embd)
         self.attn = CausalSelfAttention(config, layer, dropout_generator)
-        self.ln_2 = nn.LayerNorm(config.n_embd, config.layer_norm_epsilon, bias=config.bias)
-        self.mlp = MLP(config, dropout_generator)
+        self.ln_2 = make_norm(config, config.n_embd)
+        self.mlp = (SwiGLU if config.mlp == "swiglu" else MLP)(config, dropout_generator)
 
-    def forward(self, x, functional=F, kv_cache=None, hooks=None):
-        x = x + self.attn(self.ln_1(x, functional), functional, kv_cache, hooks)
+    def forward(self, x, functional=F, kv_cache=None, hooks=None, rotary=None):
+        x = x + self.attn(self.ln_1(x, functional), functional, kv_cache, hooks, rotary)
         x = x + self.mlp(self.ln_2(x, functional), functional)
         return x if hooks is None else hooks(self.hook_resid, x)
 
 
 class Transformer(nn.Module):
-    """The body of GPT-2, named as in its checkpoints: wte, wpe, h.0 ... h.{n-1}, ln_f.
+    """The body, named as GPT-2's checkpoints name it: wte, wpe (learned positions only),
+    h.0 ... h.{n-1}, ln_f.
 
     forward(idx (B, T), kv_cache=None) -> hidden states (B, T, C), after ln_f.
     """
@@ -179,16 +235,22 @@ class Transformer(nn.Module):
         super().__init__()
         self.config, self.dropout_generator = config, dropout_generator
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)    # token embeddings
-        self.wpe = nn.Embedding(config.block_size, config.n_embd)    # position embeddings
+        if config.positions == "learned":
+            self.wpe = nn.Embedding(config.block_size, config.n_embd)    # position embeddings
+        elif config.positions == "sinusoidal":                # a fixed table, not a parameter
+            self.position_table = sinusoidal_positions(config.block_size, config.n_embd)
+        else:                                                 # rotary: one speed per pair
+            self.rope_frequencies = rope_inverse_frequencies(config.head_size, config.rope_theta,
+                                                             config.rope_scaling)
         self.h = nn.ModuleList(Block(config, layer, dropout_generator)
                                for layer in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.n_embd, config.layer_norm_epsilon, bias=config.bias)
+        self.ln_f = make_norm(config, config.n_embd)
         self.hooks = Hooks(["embed"] + [f"h.{i}.{point}" for i in range(config.n_layer)
                                         for point in ("attn.weights", "attn.heads", "resid")])
 
     def forward(self, idx, kv_cache=None, functional=None):
-        """idx (B, T) int token ids -> the final layer-normed residual stream (B, T, C). With
-        a KV cache, idx holds only the positions after those it has stored."""
+        """idx (B, T) int token ids -> the final normalised residual stream (B, T, C). With a
+        KV cache, idx holds only the positions after those it has stored."""
         config = self.config
         functional = functional or functional_for(config)
         hooks = self.hooks if self.hooks.functions else None       # nothing to do: no calls
@@ -199,15 +261,28 @@ class Transformer(nn.Module):
             raise ValueError(f"a sequence of {start + T} tokens is longer than the model's "
                              f"context of block_size={config.block_size} tokens")
         positions = np.arange(start, start + T)
-        x = self.wte(idx, functional) + self.wpe(positions, functional)
+        x = self.wte(idx, functional)                                              # (B, T, C)
+        rotary = None
+        if config.positions == "learned":
+            x = x + self.wpe(positions, functional)
+        elif config.positions == "sinusoidal":
+            x = x + tt.Tensor(self.position_table[positions].astype(x.dtype, copy=False))
+        else:
+            rotary = tuple(tt.Tensor(table) for table in
+                           rotary_tables(positions, self.rope_frequencies, x.dtype))  # (T, D)
         x = functional.dropout(x, config.dropout, self.training, self.dropout_generator)
         if hooks is not None:
             x = hooks("embed", x)
         for block in self.h:
-            x = block(x, functional, kv_cache, hooks)
+            x = block(x, functional, kv_cache, hooks, rotary)
         if kv_cache is not None:
             kv_cache.advance(T)
         return self.ln_f(x, functional)
+
+
+# The parts a GPT-2 is made of: a model's repr names those it has instead.
+PARTS_OF_GPT2 = {"norm": "layernorm", "positions": "learned", "mlp": "gelu", "qk_norm": False,
+                 "tie_embeddings": True}
 
 
 def init_gpt2_weights(module, n_layer, generator):
@@ -224,15 +299,16 @@ def init_gpt2_weights(module, n_layer, generator):
 
 
 class GPT(nn.Module):
-    """A GPT-2 language model: the body and an LM head.
+    """A GPT language model: the body and an LM head.
 
         model = GPT(GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128),
                     seed=0)
         logits, loss = model(idx, targets)      # idx, targets: int arrays (B, T)
 
-    The LM head is tied to the token embedding: logits = ln_f(x) @ wte^T, one parameter that
-    receives both gradients. `seed` fixes the initial weights and the dropout masks, each from
-    its own stream (gpt.seeds), so the same seed gives the same weights with dropout or not.
+    The LM head is tied to the token embedding (logits = ln_f(x) @ wte^T, one parameter that
+    receives both gradients), or, with tie_embeddings=False, a matrix of its own, `lm_head`.
+    `seed` fixes the initial weights and the dropout masks, each from its own stream
+    (gpt.seeds), so the same seed gives the same weights with dropout or not.
     """
 
     def __init__(self, config, seed=None):
@@ -241,6 +317,8 @@ class GPT(nn.Module):
         self.config = config
         self.dropout_generator = stream("dropout", seed)
         self.transformer = Transformer(config, self.dropout_generator)
+        if not config.tie_embeddings:
+            self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         init_gpt2_weights(self, config.n_layer, stream("weights", seed))
 
     def forward(self, idx, targets=None, kv_cache=None):
@@ -251,15 +329,18 @@ class GPT(nn.Module):
         """
         functional = functional_for(self.config)
         hidden = self.transformer(idx, kv_cache, functional)                      # (B, T, C)
-        logits = functional.linear(hidden, self.transformer.wte.weight)           # (B, T, V)
+        logits = self.head(hidden, functional)                                    # (B, T, V)
         loss = None
         if targets is not None:
             loss = self.loss(logits, targets, functional)
         return logits, loss
 
-    def head(self, hidden):
-        """The LM head: logits (..., V) from hidden states (..., C), tied to wte."""
-        return functional_for(self.config).linear(hidden, self.transformer.wte.weight)
+    def head(self, hidden, functional=None):
+        """The LM head: logits (..., V) from hidden states (..., C)."""
+        functional = functional or functional_for(self.config)
+        weight = (self.transformer.wte.weight if self.config.tie_embeddings
+                  else self.lm_head.weight)
+        return functional.linear(hidden, weight)
 
     def loss(self, logits, targets, functional=None):
         """Mean cross-entropy of logits (B, T, V) against targets (B, T), ignoring -100."""
@@ -277,15 +358,20 @@ class GPT(nn.Module):
 
     def num_parameters(self, non_embedding=False):
         """Number of parameters (the tied head counted once); non_embedding leaves out the
-        position embeddings, as GPT-2's paper counts."""
+        learned position embeddings, as GPT-2's paper counts."""
         total = sum(p.numel() for p in self.parameters())
-        return total - self.transformer.wpe.weight.numel() if non_embedding else total
+        if non_embedding and self.config.positions == "learned":
+            total -= self.transformer.wpe.weight.numel()
+        return total
 
     def extra_repr(self):
         c = self.config
+        parts = ", ".join(f"{name}={getattr(c, name)!r}" for name, gpt2 in PARTS_OF_GPT2.items()
+                          if getattr(c, name) != gpt2)
         return (f"vocab_size={c.vocab_size}, block_size={c.block_size}, n_layer={c.n_layer}, "
                 f"n_head={c.n_head}, n_embd={c.n_embd}, dropout={c.dropout}, bias={c.bias}, "
-                f"fused={c.fused}, parameters={self.num_parameters():,}")
+                f"fused={c.fused}, " + (parts + ", " if parts else "")
+                + f"parameters={self.num_parameters():,}")
 
     # ----- checkpoints and generation live in their own files -------------------------------
 

@@ -99,10 +99,17 @@ def check_generation_arguments(max_new_tokens, temperature=1.0, top_k=None, top_
                                eos_token_id=None, seed=None):
     """generate()'s arguments, checked before any work is done (NaN and negative counts
     included): max_new_tokens an integer >= 0, the sampling choices (check_sampling_arguments),
-    eos_token_id None or an id (an integer >= 0), seed None, an integer >= 0 or an
+    eos_token_id None, an id (an integer >= 0) or a non-empty list of ids (Llama 3 and Qwen
+    instruct models end on any of several), seed None, an integer >= 0 or an
     np.random.Generator."""
     integer(max_new_tokens, "max_new_tokens", minimum=0)
     check_sampling_arguments(temperature, top_k, top_p)
-    optional_integer(eos_token_id, "eos_token_id", minimum=0)
+    if isinstance(eos_token_id, (list, tuple)):
+        if not eos_token_id:
+            raise ValueError("eos_token_id is an empty list: give at least one id, or None")
+        for token_id in eos_token_id:
+            integer(token_id, "eos_token_id", minimum=0)
+    else:
+        optional_integer(eos_token_id, "eos_token_id", minimum=0)
     if not (seed is None or isinstance(seed, np.random.Generator)):
         integer(seed, "seed", minimum=0)

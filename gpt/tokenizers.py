@@ -25,11 +25,15 @@ from .hf_checkpoint import CONFIG_FILE, read_config, read_json
 
 CHARS_FILE = "tokenizer.chars.json"
 BPE_FILE = "tokenizer.bpe"
-END_OF_TEXT = "<|endoftext|>"
+END_OF_TEXT = "<|endoftext|>"          # what the models trained here end a document with
+# What other families call it: Llama 3 <|end_of_text|>, Llama 2 and many others </s>.
+END_OF_TEXT_NAMES = (END_OF_TEXT, "<|end_of_text|>", "</s>")
 
 
 class CharTokenizer:
     """One token per character: the classic char-level language-model setting."""
+
+    input_template = bpe.InputTemplate()          # nothing goes around a text's ids
 
     def __init__(self, chars):
         self.chars = list(chars)
@@ -101,8 +105,37 @@ class CharTokenizer:
 
 
 def end_of_text_id(tokenizer):
-    """The id of <|endoftext|> in this tokenizer, or None (read from it, never assumed)."""
-    return tokenizer.special_tokens.get(END_OF_TEXT)
+    """The id of the tokenizer's end-of-text token (<|endoftext|>, or another family's name
+    for it: END_OF_TEXT_NAMES), or None (read from it, never assumed)."""
+    for name in END_OF_TEXT_NAMES:
+        if name in tokenizer.special_tokens:
+            return tokenizer.special_tokens[name]
+    return None
+
+
+def encode_prompt(tokenizer, text):
+    """The ids a model is given for `text`: special tokens written in it taken as such, and the
+    checkpoint's template around them (Llama 3's begin-of-text first), as Hugging Face's
+    AutoTokenizer(text) gives them."""
+    return tokenizer.input_template.apply(tokenizer.encode(text, allowed_special="all"))
+
+
+def encode_text(tokenizer, text):
+    """The ids of a plain text (data, a message to classify, an instruction) as the start of a
+    model's input: special-token strings in it stay ordinary text (data never makes a special
+    token), after the template's opening ids (Llama 3's begin-of-text; none for GPT-2)."""
+    return [*tokenizer.input_template.before, *tokenizer.encode_ordinary(text)]
+
+
+def stop_ids(tokenizer, model=None):
+    """The ids that end a generated text (one id or a list): the checkpoint's own
+    (generation_config.json's eos_token_id, which Llama 3 and Qwen instruct models give as a
+    list, else config.json's), else the tokenizer's end-of-text token; None if there is none."""
+    for settings in (getattr(model, "generation_config", None),
+                     getattr(model, "special_token_ids", None)):
+        if settings and settings.get("eos_token_id") is not None:
+            return settings["eos_token_id"]
+    return end_of_text_id(tokenizer)
 
 
 def require_end_of_text(tokenizer, why="instruction fine-tuning needs one to mark where a "
@@ -123,9 +156,12 @@ def padding_id(tokenizer):
 
 
 def start_ids(tokenizer):
-    """The ids to start a sample from when there is no prompt: [<|endoftext|>] (what a
-    document follows in GPT-2's training data), else a newline, else the first id (a
-    character vocabulary made from text without newlines has no "\n")."""
+    """The ids to start a sample from when there is no prompt: the template's begin-of-text
+    (Llama 3), else [<|endoftext|>] (what a document follows in GPT-2's training data), else
+    a newline, else the first id (a character vocabulary made from text without newlines has
+    no "\n")."""
+    if tokenizer.input_template.before:
+        return list(tokenizer.input_template.before)
     eot = end_of_text_id(tokenizer)
     if eot is not None:
         return [eot]
@@ -135,11 +171,15 @@ def start_ids(tokenizer):
 
 
 def token_ids_config(tokenizer):
-    """config.json's bos_token_id and eos_token_id: the tokenizer's <|endoftext|>, which
-    GPT-2 uses for both. Without them HF transformers assumes GPT-2's 50256, which a smaller
-    vocabulary does not have. {} for a tokenizer with no <|endoftext|>."""
+    """config.json's bos_token_id and eos_token_id: the tokenizer's end-of-text token, which
+    GPT-2 uses for both (a template's begin-of-text, Llama 3's, is the bos instead). Without
+    them HF transformers assumes GPT-2's 50256, which a smaller vocabulary does not have. {}
+    for a tokenizer with no end-of-text token."""
     eot = end_of_text_id(tokenizer)
-    return {} if eot is None else {"bos_token_id": eot, "eos_token_id": eot}
+    if eot is None:
+        return {}
+    before = tokenizer.input_template.before
+    return {"bos_token_id": before[0] if before else eot, "eos_token_id": eot}
 
 
 def save_tokenizer(tokenizer, directory):

@@ -22,6 +22,7 @@ would write: tensors sorted by dtype, widest alignment first, then by name; the 
 import json
 import math
 import struct
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -88,6 +89,60 @@ def load_file(path):
     for name, info in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
         tensors[name] = _tensor(path, name, info, data)
     return tensors
+
+
+class TensorFile(Mapping):
+    """A safetensors file opened for reading, tensor by tensor: `{name: ndarray}` on demand.
+
+        with TensorFile("model.safetensors") as tensors:
+            weight = tensors["wte.weight"]
+
+    The file is mapped into memory (np.memmap), not read: a tensor costs memory only when it
+    is asked for, and then only what its conversion needs. F32 (and the other dtypes NumPy
+    has) come back as read-only views of the file's bytes, with no copy at all; BF16 comes
+    back converted to float32 (a new array: NumPy has no bfloat16). So a loader that copies
+    each tensor into its parameter holds at most one extra tensor at a time, whatever the size
+    of the file. The header is checked as load_file checks it.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as file:
+            header = _parse_header(path, file.read(8), file)
+            self.data_start = file.tell()
+            file.seek(0, 2)
+            data_length = file.tell() - self.data_start
+        self.metadata = header.pop("__metadata__", None) or {}
+        _check_offsets(path, header, data_length)
+        self.header = header
+        self._map = (np.memmap(path, dtype=np.uint8, mode="r", offset=self.data_start,
+                               shape=(data_length,)) if data_length else np.zeros(0, np.uint8))
+
+    def __getitem__(self, name):
+        info = self.header[name]
+        begin, end = info["data_offsets"]
+        stored = self._map[begin:end].view(_DTYPES[info["dtype"]]).reshape(info["shape"])
+        return _widened(stored, info["dtype"])
+
+    def __iter__(self):
+        return iter(self.header)
+
+    def __len__(self):
+        return len(self.header)
+
+    def dtype_name(self, name):
+        """The dtype the file stores `name` in: "F32", "BF16", ..."""
+        return self.header[name]["dtype"]
+
+    def close(self):
+        self._map = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 def read_metadata(path):
@@ -178,7 +233,15 @@ def _tensor(path, name, info, data):
     begin, end = info["data_offsets"]
     stored = np.frombuffer(data[begin:end], dtype=_DTYPES[info["dtype"]]).reshape(info["shape"])
     if info["dtype"] == "BF16":
+        return _widened(stored, "BF16")
+    return stored.astype(stored.dtype.newbyteorder("="))    # a native, writable copy
+
+
+def _widened(stored, dtype_name):
+    """A stored array as NumPy can compute with it: BF16's 16-bit words as float32 (new),
+    anything else as it is (a view)."""
+    if dtype_name == "BF16":
         # bfloat16 is the top half of a float32 (same sign and exponent bits, 7 mantissa
         # bits instead of 23): shifting it into the high 16 bits gives that float32 exactly.
         return (stored.astype(np.uint32) << 16).view(np.float32)
-    return stored.astype(stored.dtype.newbyteorder("="))    # a native, writable copy
+    return stored

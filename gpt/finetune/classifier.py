@@ -28,9 +28,10 @@ import numpy as np
 
 from tinytorch import nn
 
-from ..hf_checkpoint import (CLASSIFIER_ARCHITECTURE, CONFIG_FILE, config_from_hf,
-                             hf_to_state_dict, load_weights_into, read_config, read_weights,
-                             save_pretrained)
+from ..hf_checkpoint import (CONFIG_FILE, classifier_architecture, config_from_hf,
+                             fill_parameters, hf_to_state_dict, load_weights_into, model_type,
+                             open_weights, read_config, read_weights, save_pretrained)
+from ..hf_llama import weight_names
 from ..model import Transformer, functional_for, init_gpt2_weights
 from ..safeguards.checks import integer
 from ..safeguards.memory import check_model_fits
@@ -69,7 +70,9 @@ class GPTClassifier(nn.Module):
     def from_gpt(cls, gpt, label_names, seed=None):
         """A classifier with `gpt`'s body (its weights copied) and a new head from `seed`."""
         classifier = cls(gpt.config, label_names, seed=seed)
-        missing, unexpected = classifier.load_state_dict(gpt.state_dict(), strict=False)
+        body = {name: array for name, array in gpt.state_dict().items()
+                if name.startswith("transformer.")}        # not an untied LM head
+        missing, unexpected = classifier.load_state_dict(body, strict=False)
         if missing != ["score.weight"] or unexpected:
             raise ValueError(f"cannot build a classifier on this model: missing {missing}, "
                              f"unexpected {unexpected}")
@@ -93,29 +96,38 @@ class GPTClassifier(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory, fused=True):
-        """A classifier saved by `save_classifier` (or by HF's GPT2ForSequenceClassification)."""
+        """A classifier saved by `save_classifier` (or by HF's *ForSequenceClassification of
+        GPT-2, Llama, Qwen2 or Qwen3)."""
         hf = read_config(directory)
-        if CLASSIFIER_ARCHITECTURE not in hf.get("architectures", []):
+        source = Path(directory) / CONFIG_FILE
+        config = config_from_hf(hf, fused=fused, source=source)
+        expected = classifier_architecture(config)
+        if expected not in hf.get("architectures", []):
             raise ValueError(f"{directory} is not a classifier: its config.json lists "
-                             f"architectures {hf.get('architectures')}, not "
-                             f"{CLASSIFIER_ARCHITECTURE} "
+                             f"architectures {hf.get('architectures')}, not {expected} "
                              f"(make one with `python -m gpt finetune-classify`)")
-        tensors = read_weights(directory)
-        if "score.weight" not in tensors:
-            raise ValueError(f"{Path(directory) / 'model.safetensors'} has no score.weight: "
-                             f"not a classifier")
-        score = tensors.pop("score.weight")
-        config = config_from_hf(hf, fused=fused, source=Path(directory) / CONFIG_FILE)
-        model = cls(config, label_names_from_hf(hf, Path(directory) / CONFIG_FILE), seed=0)
-        return load_weights_into(model, directory,
-                                 {**hf_to_state_dict(tensors), "score.weight": score})
+        model = cls(config, label_names_from_hf(hf, source), seed=0)
+        if model_type(hf, source) == "gpt2":
+            tensors = read_weights(directory)
+            if "score.weight" not in tensors:
+                raise ValueError(f"{Path(directory) / 'model.safetensors'} has no "
+                                 f"score.weight: not a classifier")
+            score = tensors.pop("score.weight")
+            return load_weights_into(model, directory,
+                                     {**hf_to_state_dict(tensors), "score.weight": score})
+        params = dict(model.named_parameters())
+        names = {**weight_names({name: p for name, p in params.items() if name != "score.weight"}),
+                 "score.weight": ["score.weight"]}
+        with open_weights(directory) as weights:
+            fill_parameters(model, weights, names)
+        return model
 
     def save_pretrained(self, directory, extra_config=None):
-        """config.json (with the labels) and model.safetensors in HF's layout; see
-        `save_classifier` for a complete directory with the tokenizer."""
+        """config.json (with the labels) and model.safetensors in HF's layout of the body's
+        family; see `save_classifier` for a complete directory with the tokenizer."""
         labels = dict(enumerate(self.label_names))
         save_pretrained(self, directory, {
-            "architectures": [CLASSIFIER_ARCHITECTURE], "num_labels": len(labels),
+            "architectures": [classifier_architecture(self.config)], "num_labels": len(labels),
             "id2label": {str(i): name for i, name in labels.items()},
             "label2id": {name: i for i, name in labels.items()},
             **(extra_config or {})})

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..seeds import stream
-from ..tokenizers import require_end_of_text
+from ..tokenizers import encode_text, require_end_of_text
 
 PREAMBLE = ("Below is an instruction that describes a task. "
             "Write a response that appropriately completes the request.")
@@ -134,7 +134,7 @@ def encode_example(record, tokenizer, eot):
     """The Example for `record`. Prompt and response are encoded separately, so the prompt's
     ids are exactly those the model sees when it is asked to answer (and the mask knows where
     the response starts); a literal "<|endoftext|>" in the data stays ordinary text."""
-    prompt = tokenizer.encode_ordinary(format_prompt(record))
+    prompt = encode_text(tokenizer, format_prompt(record))
     response = tokenizer.encode_ordinary(record["output"])
     return Example(record, prompt + response + [eot], len(prompt))
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..seeds import stream
+from ..tokenizers import encode_text
 from .shared import SPLITS
 
 SPAM_LABELS = ("ham", "spam")            # label 0 and label 1
@@ -140,7 +141,7 @@ def encode_and_truncate(tokenizer, examples, block_size, path="the data"):
     sequences = []
     for example in examples:
         try:
-            ids = tokenizer.encode_ordinary(example.text)
+            ids = encode_text(tokenizer, example.text)
         except ValueError as error:
             raise ValueError(f"{path} line {example.line}: cannot encode the text: {error}"
                              ) from None

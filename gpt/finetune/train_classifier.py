@@ -25,7 +25,7 @@ from tinytorch.nn import evaluating
 from ..data import batches, pad_batch
 from ..safeguards.output_dir import atomic_directory
 from ..seeds import stream
-from ..tokenizers import padding_id
+from ..tokenizers import encode_text, padding_id
 from ..training_step import (check_finite_loss, make_adamw, optimizer_step, quiet_divergence,
                              trainable_parameters)
 from .classifier import GPTClassifier, write_classifier
@@ -195,7 +195,7 @@ def fine_tune_into(folder, config, log):
 def predict_probabilities(model, tokenizer, texts, batch_size=32):
     """Class probabilities (N, n_classes) for a list of texts, each cut to the model's
     context (its first block_size tokens, as in training)."""
-    sequences = [tokenizer.encode_ordinary(text)[:model.config.block_size] for text in texts]
+    sequences = [encode_text(tokenizer, text)[:model.config.block_size] for text in texts]
     for text, ids in zip(texts, sequences):
         if not ids:
             raise ValueError(f"nothing to classify: {text!r} has no tokens")

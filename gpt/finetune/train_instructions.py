@@ -27,7 +27,7 @@ from ..data import batches
 from ..safeguards.checks import integer, optional_integer
 from ..safeguards.output_dir import atomic_directory
 from ..seeds import stream
-from ..tokenizers import require_end_of_text, save_tokenizer, token_ids_config
+from ..tokenizers import encode_text, require_end_of_text, save_tokenizer, token_ids_config
 from ..training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 from .instructions import (IGNORE_INDEX, collate, encode_and_drop_long, format_prompt,
                            read_records, split_records)
@@ -117,7 +117,7 @@ def generate_response(model, tokenizer, record, max_new_tokens):
     Generation stops at end-of-text, at "###", after max_new_tokens, or when prompt and
     answer fill the context (beyond it the model would forget the start of the prompt)."""
     eot = require_end_of_text(tokenizer)
-    prompt = tokenizer.encode_ordinary(format_prompt(record))
+    prompt = encode_text(tokenizer, format_prompt(record))
     room = model.config.block_size - len(prompt)
     if room < 1:
         raise ValueError(f"the prompt has {len(prompt)} tokens and leaves no room to answer in "

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bpe
+
 import tinytorch as tt
 import tinytorch.functional as F
 from gpt import GPT, GPTConfig
@@ -28,6 +30,7 @@ class ByteTokenizer:
     """One id per UTF-8 byte and <|endoftext|> = 256: token counts a test can work out by hand."""
     special_tokens = {"<|endoftext|>": 256}
     vocab_size = 257
+    input_template = bpe.InputTemplate()           # nothing around a text's ids
 
     def encode_ordinary(self, text):
         return list(text.encode("utf-8"))
@@ -381,8 +384,8 @@ def test_an_interrupted_run_leaves_no_output_directory_and_a_rerun_succeeds(
     assert not out.exists() and list(tmp_path.iterdir()) == [data]     # no temporary left
     result = instruct.finetune_instruct(config, log=lambda line: None)
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "instruct_metrics.json", "merges.txt", "model.safetensors",
-        "test_responses.json", "vocab.json"]
+        "config.json", "generation_config.json", "instruct_metrics.json", "merges.txt",
+        "model.safetensors", "test_responses.json", "vocab.json"]
     assert len(result["responses"]) == 2
 
 
