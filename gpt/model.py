@@ -126,8 +126,14 @@ class CausalSelfAttention(nn.Module):
     def attend_with_weights(self, q, k, v, functional, dropout_p, hooks):
         """Attention with the weights (B, H, T, Tk) formed for a hook to read or replace. They
         are the weights the fused kernel computes (F.attention_weights shares its code), held
-        as a tensor without a graph: for looking inside, not for training through them."""
-        weights = hooks(self.hook_weights, F.attention_weights(q, k, is_causal=True))
+        as a tensor without a graph. A hook that only reads leaves attention as it is without
+        one (the same numbers, the same graph); weights it replaces are used as they are: for
+        looking inside, not for training through them."""
+        seen = F.attention_weights(q, k, is_causal=True)
+        weights = hooks(self.hook_weights, seen)
+        if weights is seen:                # read, not replaced: attend as without the hook
+            return functional.scaled_dot_product_attention(
+                q, k, v, is_causal=True, dropout_p=dropout_p, generator=self.dropout_generator)
         weights = functional.dropout(weights, dropout_p, dropout_p > 0.0,
                                      self.dropout_generator)
         return weights @ v
