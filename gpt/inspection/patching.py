@@ -34,7 +34,7 @@ class Patch:
     some positions of the T axis (None: all), of one head (None: all; heads output only)."""
 
     name: str                   # "embed", "h.{i}.resid" or "h.{i}.attn.heads"
-    positions: tuple = None     # e.g. (3, 4); None: every position
+    positions: tuple = None     # e.g. (3, 4), each 0 to T - 1; None: every position
     head: int = None            # for "h.{i}.attn.heads": e.g. 2; None: every head
 
 
@@ -116,6 +116,9 @@ def check_patch(patch, config, n_positions):
     if not isinstance(patch, Patch):
         raise TypeError(f"a patch must be a Patch(name, positions, head), got {patch!r}")
     if patch.positions is not None:
+        if not isinstance(patch.positions, (tuple, list, range, np.ndarray)):
+            raise TypeError(f"{patch}: positions must be a sequence of ints (such as (3,)), "
+                            f"or None for every position")
         for position in patch.positions:
             index(position, "position", n_positions, owner="the prompt")
     if patch.head is not None:

@@ -139,6 +139,7 @@ def test_the_mode_comes_back_and_dropout_stays_off():
      "position 9 does not exist: the prompt has positions 0 to 8"),
     ([Patch("h.0.resid", positions=(-1,))], {}, ValueError, "position -1 does not exist"),
     ([Patch("h.0.resid", positions=(1.5,))], {}, TypeError, "position must be an integer"),
+    ([Patch("h.0.resid", positions=3)], {}, TypeError, "positions must be a sequence"),
     ([Patch("h.0.resid", head=1)], {}, ValueError, "only the heads' outputs"),
     ([Patch("h.0.attn.heads", head=2)], {}, ValueError,
      "head 2 does not exist: the model has heads 0 to 1"),
