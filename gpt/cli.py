@@ -1,5 +1,5 @@
 """The command line: `python -m gpt train|sample|finetune-classify|classify|finetune-instruct|
-attention ...` (`python -m gpt COMMAND --help` explains each).
+attention|lens ...` (`python -m gpt COMMAND --help` explains each).
 
 Library code raises exceptions; only here does a user's mistake (a missing file, a bad flag
 value, a directory that is not a checkpoint) become a one-line message and a non-zero exit.
@@ -79,6 +79,7 @@ def build_parser():
     add_finetune_classify_command(commands)
     add_classify_command(commands)
     add_attention_command(commands)
+    add_lens_command(commands)
     return parser
 
 
@@ -389,4 +390,38 @@ def run_attention(args, out=None):
         with atomic_write(args.svg) as f:
             f.write(heatmap_svg(weights, labels, labels, title).encode("utf-8"))
         out.write(f"wrote {args.svg}\n")
+    return 0
+
+
+# ----- lens ----------------------------------------------------------------------------------
+
+def add_lens_command(commands):
+    p = commands.add_parser(
+        "lens", help="show what each depth of the model would predict next (the logit lens)",
+        description="Read the residual stream after the embeddings and after every block "
+                    "through the model's final norm and head, and print each depth's most "
+                    "likely next tokens after the text, with their probabilities (the last "
+                    "row is the model's own prediction).")
+    p.add_argument("--model", required=True, help="a checkpoint directory")
+    p.add_argument("--text", required=True, type=utf8_text, help="the text to continue")
+    p.add_argument("--top", type=positive_int, default=5,
+                   help="how many guesses to show at each depth (default 5)")
+    p.set_defaults(run=run_lens, memory_advice=MODEL_TOO_LARGE)
+
+
+def run_lens(args, out=None):
+    import bpe
+    from .inspection.lens import lens_table, logit_lens
+    from .model import GPT
+    out = out or sys.stdout
+    model = GPT.from_pretrained(args.model)
+    tokenizer = load_tokenizer(args.model)
+    ids = tokenizer.encode(args.text, allowed_special="all")
+    if not ids:
+        raise ValueError("the text is empty")
+    lens = logit_lens(model, np.array([ids]))[:, 0, -1]             # (n_layer + 1, V)
+    out.write(f"the next token after {bpe.render_token(args.text.encode('utf-8'))} "
+              f"({len(ids)} tokens), read out after each depth; the last row is the "
+              f"model's prediction\n")
+    out.write("\n".join(lens_table(lens, tokenizer, args.top)) + "\n")
     return 0

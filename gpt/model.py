@@ -75,7 +75,12 @@ class Hooks:
         if function is None:
             return value
         replaced = function(value)
-        return value if replaced is None else replaced
+        if replaced is None:
+            return value
+        if not isinstance(replaced, tt.Tensor) or replaced.shape != value.shape:
+            raise ValueError(f"the hook on {name} must return None or a Tensor of shape "
+                             f"{value.shape}, got {getattr(replaced, 'shape', type(replaced))}")
+        return replaced
 
     def __contains__(self, name):
         return name in self.functions
@@ -158,10 +163,16 @@ class CausalSelfAttention(nn.Module):
     def attend_with_weights(self, q, k, v, functional, dropout_p, hooks):
         """Attention with the weights (B, H, T, Tk) formed for a hook to read or replace. They
         are the weights the fused kernel computes (F.attention_weights shares its code), held
-        as a tensor without a graph: for looking inside, not for training through them."""
+        as a tensor without a graph. A hook that only reads leaves attention as it is without
+        one (the same numbers, the same graph); weights it replaces are used as they are: for
+        looking inside, not for training through them."""
         n_rep = self.config.n_head // self.config.n_kv_head
-        weights = F.attention_weights(q, k, is_causal=True, enable_gqa=n_rep > 1)
-        weights = hooks(self.hook_weights, weights)
+        seen = F.attention_weights(q, k, is_causal=True, enable_gqa=n_rep > 1)
+        weights = hooks(self.hook_weights, seen)
+        if weights is seen:                # read, not replaced: attend as without the hook
+            return functional.scaled_dot_product_attention(
+                q, k, v, is_causal=True, dropout_p=dropout_p, generator=self.dropout_generator,
+                enable_gqa=n_rep > 1)
         weights = functional.dropout(weights, dropout_p, dropout_p > 0.0,
                                      self.dropout_generator)
         return weights @ (composed.repeat_kv(v, n_rep) if n_rep > 1 else v)

@@ -87,6 +87,10 @@ CHAPTERS = {
         "lora_forward": [f"{GRADED}lora.py::TestLoraForward"],
         "lora_merge": [f"{GRADED}lora.py::TestLoraMerge"],
     },
+    "23_look_inside.py": {
+        "logit_lens_readout": [f"{GRADED}look_inside.py::TestLogitLensReadout"],
+        "patch_activation": [f"{GRADED}look_inside.py::TestPatchActivation"],
+    },
     "24_scaling_laws.py": {
         "least_squares_line": [f"{GRADED}scaling.py::TestLeastSquaresLine"],
     },

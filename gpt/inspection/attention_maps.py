@@ -2,6 +2,8 @@
 import tinytorch as tt
 from tinytorch.nn import evaluating
 
+from ..safeguards.checks import index
+
 
 def attention_weights(model, idx, layer):
     """The attention weights (B, H, T, T) of block `layer` for token ids idx (B, T): row i of
@@ -10,10 +12,7 @@ def attention_weights(model, idx, layer):
     The model runs as usual, with a hook on that block's weights (gpt.model.Hooks): what the
     picture shows is what the attention computes, by the same code.
     """
-    n_layer = model.config.n_layer
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < n_layer:
-        raise ValueError(f"layer {layer} does not exist: the model has layers 0 to "
-                         f"{n_layer - 1}")
+    layer = index(layer, "layer", model.config.n_layer)
     seen = {}
 
     def keep(weights):                                   # weights (B, H, T, T), read only

@@ -13,7 +13,9 @@ what the model computes.
 """
 import numpy as np
 
+import bpe
 import tinytorch as tt
+import tinytorch.functional as F
 from tinytorch.nn import evaluating
 
 from ..model import functional_for
@@ -38,9 +40,54 @@ def residual_streams(model, idx):
 def logit_lens(model, idx):
     """Logits (n_layer + 1, B, T, V) read out of the residual stream at each depth through the
     model's final norm and LM head (see the module docstring); the last equals model(idx)."""
-    streams = residual_streams(model, idx)
+    return read_out(model, residual_streams(model, idx))
+
+
+def read_out(model, streams):
+    """Logits (n, B, T, V), a float array, from residual streams (n, B, T, C), each read out
+    as the model reads out its last block's: through its final norm (model.transformer.ln_f,
+    called with the model's function set, functional_for(model.config)) and then its LM head
+    (model.head). For the streams of residual_streams, the last logits equal the model's own,
+    bit for bit. No graph is built, dropout is off, the dtype stays the streams' (float32 in,
+    float32 out) and `streams` is left as it is.
+    """
+    # BEGIN EXERCISE logit_lens_readout: for each stream, model.head(model.transformer.ln_f(tt.Tensor(stream), functional)), stacked
     functional = functional_for(model.config)          # the function set the model uses
     final_norm = model.transformer.ln_f
     with evaluating(model), tt.no_grad():
         return np.stack([model.head(final_norm(tt.Tensor(stream), functional)).data
                          for stream in streams])
+    # END EXERCISE logit_lens_readout
+
+
+def depth_names(n_layer):
+    """The lens's rows: "embed", then "block 0" ... "block {n_layer - 1}"."""
+    return ["embed"] + [f"block {i}" for i in range(n_layer)]
+
+
+def top_guesses(logits, k):
+    """The k most likely tokens after each row of logits (..., V): ids (..., k) and their
+    probabilities (..., k) in float64, the most likely first (a tie: the lower id first);
+    k larger than V gives all V."""
+    logits = np.asarray(logits, dtype=np.float64)
+    probs = F.softmax(tt.Tensor(logits), dim=-1).data
+    ids = np.argsort(-probs, axis=-1, kind="stable")[..., :k]
+    return ids, np.take_along_axis(probs, ids, axis=-1)
+
+
+def lens_table(lens_logits, tokenizer, k):
+    """The lens at one position as lines of text: a row per depth (embed, block 0, ...) with
+    the k most likely next tokens, each with its probability. lens_logits (n_layer + 1, V):
+    logit_lens's output at that position."""
+    ids, probs = top_guesses(lens_logits, k)
+    pieces = [[bpe.render_token(tokenizer.decode_bytes([int(i)])) for i in row] for row in ids]
+    width = max(len(piece) for row in pieces for piece in row)        # of the widest piece
+    names = depth_names(len(lens_logits) - 1)
+    name_width = max(map(len, names)) + 2
+    cell_width = width + len(" 0.123")
+    lines = [" " * name_width + "  ".join(f"top {rank}".ljust(cell_width)
+                                          for rank in range(1, ids.shape[-1] + 1))]
+    for name, row_pieces, row_probs in zip(names, pieces, probs):
+        lines.append(name.ljust(name_width) + "  ".join(
+            f"{piece.ljust(width)} {p:.3f}" for piece, p in zip(row_pieces, row_probs)))
+    return [line.rstrip() for line in lines]

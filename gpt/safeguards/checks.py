@@ -4,6 +4,8 @@ rules and for the wording of the errors.
     integer(value, "--n-layer", minimum=1)        an int (not a bool, not 2.0), >= minimum
     number(value, "--dropout", "[0, 1)")          a real number (not a bool, not nan) in an
                                                   interval: "(" and ")" leave the end out
+    index(value, "layer", 12)                     one of 12 things numbered 0 to 11 (a layer,
+                                                  a head, a position)
 
 NaN is inside no interval. Infinity is allowed only where the interval says so: "[0, inf]"
 includes it (a temperature of inf means every token is equally likely), "(0, inf)" does not
@@ -16,10 +18,26 @@ import numbers
 def integer(value, name, minimum=0):
     """`value` as an int if it is a whole number of at least `minimum`: a TypeError for a
     bool (True is an int to Python, but never a size), a float or anything else."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = _whole_number(value, name)
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def index(value, name, count, owner="the model"):
+    """`value` as an int if it numbers one of `count` things, 0 to count - 1 (a layer of the
+    model, a head, a position of a prompt): a TypeError for anything but an int, a ValueError
+    that says which exist ("layer 7 does not exist: the model has layers 0 to 3")."""
+    value = _whole_number(value, name)
+    if not 0 <= value < count:
+        raise ValueError(f"{name} {value} does not exist: {owner} has {name}s 0 to {count - 1}")
+    return value
+
+
+def _whole_number(value, name):
+    """`value` as an int, or a TypeError for a bool, a float or anything else."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
     return int(value)
 
 

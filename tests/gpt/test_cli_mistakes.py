@@ -821,6 +821,40 @@ def non_utf8_cases():
     ]
 
 
+def lens_cases():
+    c = "lens"
+    weight = "transformer.h.0.mlp.c_fc.weight"
+
+    def lens(*args, model="{char}", text="To be"):
+        return gpt("lens", "--model", model, "--text", text, *args)
+
+    return [
+        Case(c, "lens without --text", gpt("lens", "--model", "{char}"), mentions=("--text",)),
+        Case(c, "lens without --model", gpt("lens", "--text", "To"), mentions=("--model",)),
+        Case(c, "--top 0", lens("--top", "0"), mentions=("--top",)),
+        Case(c, "--top -2", lens("--top", "-2"), mentions=("--top",)),
+        Case(c, "a word for --top", lens("--top", "five"), mentions=("--top",)),
+        Case(c, "--text ''", lens(text=""), mentions=("empty",)),
+        Case(c, "--text longer than the context", lens(text="To be, or not to be, that"),
+             mentions=("context of block_size=16",)),
+        Case(c, "--text with a character the model never saw", lens(text="To be \u00e9"),
+             mentions=("\u00e9",)),
+        Case(c, "--text not UTF-8", lens(text=b"To \xff"), mentions=("--text", "0xff")),
+        Case(c, "a missing directory", lens(model="{case}/nowhere"), mentions=("nowhere",)),
+        Case(c, "a data file for --model", lens(model="{data}"), mentions=("config.json",)),
+        Case(c, "a classifier", lens(model="{classifier}"), mentions=("sequence classifier",)),
+        Case(c, "a directory holding nan", lens(model="{case}/model"),
+             prepare=copy_of("char", edit_weights(set_weight(weight, (1, 1), np.nan))),
+             mentions=(weight,)),
+        Case(c, "lens (valid)", lens(), ok=True),
+        Case(c, "--top 1 (valid)", lens("--top", "1"), ok=True),
+        Case(c, "--top larger than the vocabulary (valid)", lens("--top", "1000000"), ok=True),
+        Case(c, "one character (valid)", lens(text="T"), ok=True),
+        Case(c, "the BPE model with <|endoftext|> in the text (valid)",
+             lens(model="{bpe}", text="To be<|endoftext|>or"), ok=True),
+    ]
+
+
 def bpe_cases():
     c = "python -m bpe"
     return [
@@ -850,7 +884,7 @@ def bpe_cases():
 
 CASES = (argument_cases() + train_flag_cases() + sample_flag_cases() + finetune_flag_cases()
          + model_directory_cases() + tokenizer_cases() + resume_cases() + data_file_cases()
-         + mismatch_cases() + output_cases() + non_utf8_cases() + bpe_cases())
+         + mismatch_cases() + output_cases() + non_utf8_cases() + bpe_cases() + lens_cases())
 
 
 def case_id(case):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gpt import GPTConfig
-from gpt.safeguards.checks import boolean, integer, number, optional_integer
+from gpt.safeguards.checks import boolean, index, integer, number, optional_integer
 
 SIZES = dict(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=8)
 
@@ -67,6 +67,21 @@ def test_integer_by_hand():
     for bad in (True, 1.0, "1", None, np.float64(1.0)):
         with pytest.raises(TypeError, match="--n must be an integer"):
             integer(bad, "--n")
+
+
+def test_index_by_hand():
+    assert index(0, "layer", 3) == 0 and index(np.int64(2), "layer", 3) == 2
+    assert isinstance(index(np.int64(2), "layer", 3), int)      # not np.int64
+    for bad in (3, -1, 10 ** 30):
+        with pytest.raises(ValueError, match=f"layer {bad} does not exist: the model has "
+                                             f"layers 0 to 2"):
+            index(bad, "layer", 3)
+    with pytest.raises(ValueError, match="position 8 does not exist: the prompt has positions "
+                                         "0 to 7"):
+        index(8, "position", 8, owner="the prompt")
+    for bad in (True, 1.0, "1", None):
+        with pytest.raises(TypeError, match="head must be an integer"):
+            index(bad, "head", 4)
 
 
 @pytest.mark.parametrize("interval, inside, outside", [
