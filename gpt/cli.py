@@ -17,6 +17,7 @@ import numpy as np
 from bpe.__main__ import OneLineErrorParser
 from tinytorch.serialization import atomic_write
 
+from .config import ARCHITECTURES, MLPS, NORMS, POSITIONS
 from .safeguards.memory import NotEnoughMemory
 from .sampling import check_generation_arguments
 from .tokenizers import encode_prompt, load_tokenizer, start_ids, stop_ids
@@ -133,6 +134,18 @@ def add_train_command(commands):
                        help="one token per character instead of BPE")
     vocab.add_argument("--vocab-size", type=positive_int,
                        help=f"BPE vocabulary size, trained on the data (default {d.vocab_size})")
+    flag("--arch", choices=tuple(ARCHITECTURES),
+         help="the parts the model is made of: gpt2 (LayerNorm, learned positions, GELU MLP, "
+              "tied head; the default) or llama (RMSNorm, rotary positions, SwiGLU MLP, "
+              "half as many key/value heads as query heads, a head of its own)")
+    flag("--norm", choices=NORMS, help="override the arch's normalisation")
+    flag("--positions", choices=POSITIONS, help="override the arch's positions")
+    flag("--mlp", choices=MLPS, help="override the arch's MLP")
+    flag("--n-kv-head", type=positive_int,
+         help="key/value heads (grouped-query attention; 1 is multi-query); must divide "
+              "--n-head")
+    flag("--tie-embeddings", action=argparse.BooleanOptionalAction, default=None,
+         help="the LM head is the token embedding (gpt2) or a matrix of its own (llama)")
     flag("--n-layer", type=positive_int, help=f"transformer blocks (default {d.n_layer})")
     flag("--n-head", type=positive_int, help=f"attention heads per block (default {d.n_head})")
     flag("--n-embd", type=positive_int, help=f"width of the residual stream (default {d.n_embd})")

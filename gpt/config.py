@@ -23,6 +23,14 @@ import tinytorch as tt
 from .positions import rope_inverse_frequencies
 from .safeguards.checks import boolean, integer, number, optional_integer
 
+# The parts of each architecture a model can be trained as (gpt train --arch): a name for a
+# choice of parts. n_kv_head None: one key/value head per query head; "half": half as many.
+ARCHITECTURES = {
+    "gpt2": dict(norm="layernorm", positions="learned", mlp="gelu", bias=True,
+                 tie_embeddings=True, n_kv_head=None),
+    "llama": dict(norm="rmsnorm", positions="rotary", mlp="swiglu", bias=False,
+                  tie_embeddings=False, n_kv_head="half"),
+}
 NORMS = ("layernorm", "rmsnorm")
 POSITIONS = ("learned", "sinusoidal", "rotary")
 MLPS = ("gelu", "swiglu")
@@ -100,8 +108,8 @@ class GPTConfig:
                                  f"{getattr(self, name)!r}")
         self._fill_defaults()
         if self.n_head % self.n_kv_head:
-            raise ValueError(f"n_head={self.n_head} query heads do not share evenly among "
-                             f"n_kv_head={self.n_kv_head} key/value heads")
+            raise ValueError(f"GPTConfig.n_head={self.n_head} query heads do not share evenly "
+                             f"among GPTConfig.n_kv_head={self.n_kv_head} key/value heads")
         if self.positions == "rotary":
             self.rope_theta = number(self.rope_theta, "GPTConfig.rope_theta", "(0, inf)")
             if self.head_size % 2:
@@ -155,6 +163,19 @@ class GPTConfig:
 
     def to_dict(self):
         return asdict(self)
+
+
+def architecture_parts(arch, n_head, **overrides):
+    """The GPTConfig settings of architecture `arch` ("gpt2" or "llama") for a model with
+    n_head query heads, with `overrides` (None values ignored) on top: the part flags of
+    `gpt train`."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"--arch must be one of {', '.join(ARCHITECTURES)}, got {arch!r}")
+    parts = dict(ARCHITECTURES[arch])
+    if parts["n_kv_head"] == "half":                  # grouped-query: two query heads a pair
+        parts["n_kv_head"] = max(1, n_head // 2) if n_head % 2 == 0 else n_head
+    parts.update({name: value for name, value in overrides.items() if value is not None})
+    return parts
 
 
 def check_idx(idx):

@@ -46,11 +46,17 @@ SPECIAL_TOKEN_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id")
 REQUIRED_KEYS = ("vocab_size", "n_positions", "n_layer", "n_head", "n_embd")
 
 
+# A model whose mix of parts no Hugging Face family has (sinusoidal positions, say) is still
+# saved: config.json then holds its GPTConfig under this model_type, and the weights keep our
+# names. Only this project reads such a directory.
+OWN_MODEL_TYPE = "tinygpt"
+
+
 def model_type(hf, source="config.json"):
     """The family of a parsed config.json: its model_type (GPT-2's files from before that key
     existed have n_embd); a family this project does not implement is an error naming it."""
     kind = hf.get("model_type", "gpt2" if "n_embd" in hf else None)
-    if kind not in ("gpt2",) + hf_llama.MODEL_TYPES:
+    if kind not in ("gpt2", OWN_MODEL_TYPE) + hf_llama.MODEL_TYPES:
         raise ValueError(f"{source}: model_type {kind!r} is not one this project implements "
                          f"(gpt2, {', '.join(hf_llama.MODEL_TYPES)})")
     return kind
@@ -59,7 +65,17 @@ def model_type(hf, source="config.json"):
 def config_from_hf(hf, fused=True, source="config.json"):
     """GPTConfig from a parsed config.json of any family this project reads, refusing
     variants it does not implement. Every error names `source`, the file."""
-    if model_type(hf, source) != "gpt2":
+    kind = model_type(hf, source)
+    if kind == OWN_MODEL_TYPE:
+        settings = {key: value for key, value in hf.get("gpt_config", {}).items()}
+        try:
+            return GPTConfig(**{**settings, "fused": fused})
+        except TypeError as error:
+            raise ValueError(f"{source}: gpt_config does not describe a GPTConfig: {error}") \
+                from None
+        except ValueError as error:
+            raise ValueError(f"{source}: {error}") from None
+    if kind != "gpt2":
         return hf_llama.config_from_hf(hf, fused, source)
     return gpt2_config_from_hf(hf, fused, source)
 
@@ -153,8 +169,11 @@ def load_pretrained(model_class, directory, fused=True):
                          f"model it was made from")
     config = config_from_hf(hf, fused=fused, source=source)
     model = model_class(config, seed=0)
-    if model_type(hf, source) == "gpt2":
+    kind = model_type(hf, source)
+    if kind == "gpt2":
         load_weights_into(model, directory, hf_to_state_dict(read_weights(directory)))
+    elif kind == OWN_MODEL_TYPE:
+        load_weights_into(model, directory, read_weights(directory))
     else:
         with open_weights(directory) as weights:
             fill_parameters(model, weights, hf_llama.weight_names(dict(model.named_parameters())))
@@ -353,6 +372,35 @@ def save_pretrained(model, directory, extra_config=None):
                          f"layout cannot hold; fold them into the weights first with "
                          f"gpt.finetune.lora.merge_lora(model)")
     config = model.config
+    check_saveable(config)
+    if is_gpt2(config):
+        tensors = {name: np.ascontiguousarray(param.data.T if name.endswith(CONV1D_WEIGHTS)
+                                              else param.data)
+                   for name, param in model.named_parameters()}
+        settings = hf_config(config)
+    elif hf_llama.has_layout(config):
+        tensors = llama_tensors(model)
+        settings = hf_llama.hf_config(config)
+    else:                                  # parts no Hugging Face family has: our own layout
+        tensors = {name: np.ascontiguousarray(param.data)
+                   for name, param in model.named_parameters()}
+        own = {key: value for key, value in config.to_dict().items() if key != "fused"}
+        settings = {"model_type": OWN_MODEL_TYPE, "architectures": [type(model).__name__],
+                    "gpt_config": own}
+    settings.update(getattr(model, "special_token_ids", None) or {})
+    settings.update(extra_config or {})
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    safetensors.save_file(tensors, directory / WEIGHTS_FILE)
+    write_json(directory / CONFIG_FILE, settings)
+    if getattr(model, "generation_config", None):
+        write_json(directory / GENERATION_CONFIG_FILE, model.generation_config)
+
+
+def check_saveable(config):
+    """A ValueError unless save_pretrained can write a model of `config`: a model with GPT-2's
+    parts must have all of GPT-2's layout (HF's GPT2LMHeadModel has no other); any other mix
+    of parts has a layout (Llama's, Qwen's, or this project's own)."""
     if (config.norm, config.positions, config.mlp) == ("layernorm", "learned", "gelu") \
             and not is_gpt2(config):
         differences = [f"{name}={getattr(config, name)!r}" for name, gpt2 in (
@@ -363,22 +411,6 @@ def save_pretrained(model, directory, extra_config=None):
         raise ValueError(f"a model with {', '.join(differences)} cannot be written in GPT-2's "
                          f"Hugging Face layout, which has biases in every Linear and LayerNorm, "
                          f"a tied head, a 4 x n_embd MLP and one key and value per head")
-    if is_gpt2(config):
-        tensors = {name: np.ascontiguousarray(param.data.T if name.endswith(CONV1D_WEIGHTS)
-                                              else param.data)
-                   for name, param in model.named_parameters()}
-        settings = hf_config(config)
-    else:
-        tensors = llama_tensors(model)
-        settings = hf_llama.hf_config(config)
-    settings.update(getattr(model, "special_token_ids", None) or {})
-    settings.update(extra_config or {})
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    safetensors.save_file(tensors, directory / WEIGHTS_FILE)
-    write_json(directory / CONFIG_FILE, settings)
-    if getattr(model, "generation_config", None):
-        write_json(directory / GENERATION_CONFIG_FILE, model.generation_config)
 
 
 def is_gpt2(config):

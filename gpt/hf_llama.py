@@ -162,6 +162,11 @@ def rope_settings(hf, source):
     return theta, scaling
 
 
+def has_layout(config):
+    """True if one of the three families can hold a model of `config`."""
+    return (config.norm, config.positions, config.mlp) == ("rmsnorm", "rotary", "swiglu")
+
+
 def model_type_of(config):
     """Which family's layout can hold a model of `config`: qwen3 (q/k norms), qwen2 (biases on
     q, k, v only), llama; a ValueError naming the parts for a mix no family has."""

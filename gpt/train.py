@@ -37,7 +37,8 @@ from tinytorch.nn import evaluating
 from tinytorch.serialization import atomic_write
 
 from .safeguards.checks import boolean, integer, number, optional_integer
-from .config import GPTConfig
+from .config import GPTConfig, architecture_parts
+from .hf_checkpoint import check_saveable
 from .data import default_corpus, encode_corpus, get_batch, make_tokenizer, read_text, split_ids
 from .safeguards.memory import check_training_fits
 from .safeguards.metrics import MetricsLog
@@ -82,6 +83,12 @@ class TrainConfig:
     n_head: int = 4
     n_embd: int = 128
     block_size: int = 64
+    arch: str = "gpt2"            # the parts: gpt2 or llama (gpt.config.ARCHITECTURES)
+    norm: str = None              # the part flags, over the arch's own (None: the arch's)
+    positions: str = None
+    mlp: str = None
+    n_kv_head: int = None
+    tie_embeddings: bool = None
     batch_size: int = 12
     max_iters: int = 2000
     lr: float = 1e-3
@@ -126,7 +133,8 @@ class TrainConfig:
         self.grad_clip = number(self.grad_clip, "grad_clip", "(0, inf]")    # inf: no clipping
         self.dropout = number(self.dropout, "--dropout", "[0, 1)")
         self.final_eval_iters = max(self.final_eval_iters, 400)
-        self.model_config(vocab_size=257)          # the model's own rules (heads divide n_embd)
+        # the model's own rules (heads divide n_embd), and a checkpoint that can hold it
+        check_saveable(self.model_config(vocab_size=257))
         # The vocabulary is not known before the tokenizer is trained: leaving it out here
         # makes the figure a lower bound (GPT() checks the whole model's weights again).
         check_training_fits({**dataclasses.asdict(self), "vocab_size": 0},
@@ -154,9 +162,15 @@ class TrainConfig:
         return []
 
     def model_config(self, vocab_size):
-        return GPTConfig(vocab_size=vocab_size, block_size=self.block_size,
-                         n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,
-                         dropout=self.dropout)
+        parts = architecture_parts(self.arch, self.n_head, norm=self.norm,
+                                   positions=self.positions, mlp=self.mlp,
+                                   n_kv_head=self.n_kv_head, tie_embeddings=self.tie_embeddings)
+        try:
+            return GPTConfig(vocab_size=vocab_size, block_size=self.block_size,
+                             n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,
+                             dropout=self.dropout, **parts)
+        except ValueError as error:            # named as the flags: GPTConfig.norm -> --norm
+            raise ValueError(str(error).replace("GPTConfig.", "--").replace("_", "-")) from None
 
 
 # ----- the pieces of a run -------------------------------------------------------------------
@@ -471,7 +485,8 @@ def new_run_directory():
 
 def check_resume(config, saved):
     """The settings that fix the model and its data must match the checkpoint's."""
-    for name in ("char", "vocab_size", "n_layer", "n_head", "n_embd", "block_size", "seed"):
+    for name in ("char", "vocab_size", "n_layer", "n_head", "n_embd", "block_size", "seed",
+                 "arch", "norm", "positions", "mlp", "n_kv_head", "tie_embeddings"):
         if getattr(config, name) != getattr(saved, name):
             raise ValueError(f"incompatible resume: {name.replace('_', '-')} is "
                              f"{getattr(config, name)} but the checkpoint has "
