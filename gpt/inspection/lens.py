@@ -38,7 +38,14 @@ def residual_streams(model, idx):
 def logit_lens(model, idx):
     """Logits (n_layer + 1, B, T, V) read out of the residual stream at each depth through the
     model's final norm and LM head (see the module docstring); the last equals model(idx)."""
-    streams = residual_streams(model, idx)
+    return read_out(model, residual_streams(model, idx))
+
+
+def read_out(model, streams):
+    """Logits (depths, ..., V) for residual streams (depths, ..., C), each depth read out as
+    the model reads out its last block: its final norm, then its LM head. A caller that needs
+    one position passes only it (streams[:, :, -1] for the last): a long sequence over a large
+    vocabulary need not be read out everywhere."""
     functional = functional_for(model.config)          # the function set the model uses
     final_norm = model.transformer.ln_f
     with evaluating(model), tt.no_grad():

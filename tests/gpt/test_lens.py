@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gpt import GPT, GPTConfig
-from gpt.inspection.lens import logit_lens, residual_streams
+from gpt.inspection.lens import logit_lens, read_out, residual_streams
 
 CONFIG = GPTConfig(vocab_size=37, block_size=16, n_layer=3, n_head=2, n_embd=24)
 
@@ -31,3 +31,12 @@ def test_the_streams_are_what_the_blocks_pass_on():
     for i, block in enumerate(body.h):
         x = block(x)
         np.testing.assert_array_equal(streams[i + 1], x.data)
+
+
+def test_one_position_reads_out_as_in_the_whole_lens():
+    model = GPT(CONFIG, seed=6)
+    idx = np.random.default_rng(2).integers(0, 37, (1, 6))
+    at_position_3 = read_out(model, residual_streams(model, idx)[:, 0, 3])      # (L+1, V)
+    assert at_position_3.shape == (CONFIG.n_layer + 1, 37)
+    np.testing.assert_allclose(at_position_3, logit_lens(model, idx)[:, 0, 3], rtol=1e-5,
+                               atol=1e-6)
