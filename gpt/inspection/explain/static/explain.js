@@ -503,7 +503,9 @@ function showStep(answer) {
   $("cache-text").textContent =
     `KV cache: ${answer.cache_length} of ${answer.context} positions` +
     (answer.window_slid ? " (the text outgrew the context: the window slid and the cache " +
-                          "was rebuilt from it)" : full ? " (full)" : "");
+                          "was rebuilt from it)"
+                        : full ? " (full)"
+                               : ": every token but the newest, which the next step reads");
   $("cache-bar").max = answer.context;
   $("cache-bar").value = answer.cache_length;
   $("last-step").replaceChildren(
