@@ -501,7 +501,10 @@ def test_the_static_files_are_installed_with_the_package():
     """setup.cfg's package_data covers every file of the page (a wheel carries them)."""
     config = ConfigParser()
     config.read(ROOT / "setup.cfg")
-    patterns = config["options.package_data"]["gpt.inspection.explain"].split()
+    value = config["options.package_data"]["gpt.inspection.explain"]
+    # as setuptools reads the list: one pattern a line, or separated by commas
+    patterns = [pattern.strip() for line in value.splitlines() for pattern in line.split(",")
+                if pattern.strip()]
     package = ROOT / "gpt" / "inspection" / "explain"
     files = [path.relative_to(package).as_posix() for path in STATIC.iterdir()]
     assert sorted(files) == ["static/explain.css", "static/explain.js", "static/index.html"]
