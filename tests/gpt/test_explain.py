@@ -116,6 +116,16 @@ def test_the_tokens_decode_to_the_prompt(server, tokenizer, prompt):
         assert token["special"] == (token["id"] == tokenizer.special_tokens["<|endoftext|>"])
 
 
+@given(st.text(min_size=1, max_size=80))
+def test_any_text_is_its_tokens_however_it_is_cropped(explainer, prompt):
+    sequence = explainer.sequence(prompt)
+    tokens = explainer.tokens(sequence)
+    assert token_bytes(tokens["dropped"] + tokens["tokens"]) == prompt.encode("utf-8")
+    assert len(tokens["tokens"]) == min(CONFIG.block_size, len(sequence.dropped) +
+                                        len(sequence.ids))
+    assert bool(sequence.notes) == bool(sequence.dropped)
+
+
 def test_a_token_that_is_part_of_a_character_says_so(server):
     tokens = answer(server, "/api/tokens", {"prompt": "🙂"})["tokens"]
     assert len(tokens) > 1 and not any(token["complete"] for token in tokens)

@@ -76,6 +76,11 @@ class ExplainServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
 
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return              # the browser went away before its answer: nothing to tell
+        super().handle_error(request, client_address)
+
     @property
     def url(self):
         host, port = self.server_address[:2]

@@ -209,6 +209,12 @@ function showTokens(answer) {
       span.tabIndex = 0;
       span.dataset.position = visible;
       span.addEventListener("click", () => selectPosition(visible));
+      span.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          selectPosition(visible);
+        }
+      });
     }
     box.append(span);
     if (token.complete && token.text.endsWith("\n")) box.append(document.createElement("br"));
