@@ -259,17 +259,25 @@ class Chromium:
             else:
                 self.press(ch, "", ord(ch.upper()) if ch.isalnum() else 0, ch)
 
-    def click(self, selector):
-        """A left click in the middle of the element `selector` names, scrolled into view."""
-        box = self.evaluate(f"""(() => {{
+    def centre(self, selector):
+        """The middle of the element `selector` names, scrolled into view: {x, y}."""
+        return self.evaluate(f"""(() => {{
             const element = document.querySelector({json.dumps(selector)});
             element.scrollIntoView({{block: "center"}});
             const r = element.getBoundingClientRect();
             return {{x: r.left + r.width / 2, y: r.top + r.height / 2}};
         }})()""")
+
+    def click(self, selector):
+        """A left click in the middle of the element `selector` names."""
+        point = self.centre(selector)
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"],
-                      button="left", clickCount=1)
+            self.call("Input.dispatchMouseEvent", type=kind, button="left", clickCount=1,
+                      **point)
+
+    def hover(self, selector):
+        """The mouse moved over the middle of the element `selector` names."""
+        self.call("Input.dispatchMouseEvent", type="mouseMoved", **self.centre(selector))
 
     def backspace(self):
         self.press("Backspace", "Backspace", 8)

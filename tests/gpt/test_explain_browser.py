@@ -188,7 +188,8 @@ def test_an_empty_prompt_is_said_on_the_page(page, site):
 
 def test_the_screenshot_is_of_this_page(page):
     """TINYGPT_WRITE_SCREENSHOT=1 rewrites docs/explain.png: the page on its example prompt
-    with top-k and top-p on and two tokens generated."""
+    with top-k and top-p on, two tokens generated and the mouse on the first (its id
+    shows)."""
     if os.environ.get("TINYGPT_WRITE_SCREENSHOT"):
         page.click("#use-top-k")
         page.click("#use-top-p")
@@ -197,6 +198,9 @@ def test_the_screenshot_is_of_this_page(page):
             page.wait_for(f"document.querySelectorAll('#tokens .token.generated').length "
                           f"=== {step} && {READY}")
         page.evaluate("window.scrollTo(0, 0)")
+        page.hover("#tokens .token.generated")
+        assert page.evaluate("document.querySelector('#tokens .token.generated')"
+                             ".matches(':hover')")
         SCREENSHOT.parent.mkdir(exist_ok=True)
         with atomic_write(SCREENSHOT) as f:
             f.write(page.screenshot())
