@@ -497,6 +497,17 @@ def test_the_example_prompt_is_what_the_tokenizer_can_encode(model):
         Explainer(model, chars, example_prompt="Cite rs")
 
 
+def test_a_character_model_shows_characters_and_names_those_it_lacks(model):
+    chars = CharTokenizer(sorted(set(EXAMPLE_PROMPT)))
+    explainer = Explainer(model, chars)
+    tokens = explainer.tokens(explainer.sequence("Cite\n"))["tokens"]
+    assert [token["text"] for token in tokens] == ["C", "i", "t", "e", "\n"]
+    with pytest.raises(ValueError, match=r"not in this model's vocabulary: \['Q'\]"):
+        explainer.sequence("Qi")
+    beyond = explainer.token(len(chars.chars) + 5)        # the model has ids its tokenizer lacks
+    assert beyond["known"] is False and beyond["bytes"] == ""
+
+
 def test_port_0_picks_a_free_port_and_a_taken_one_is_named(explainer):
     with ExplainServer(explainer, "127.0.0.1", 0) as first:
         port = first.server_address[1]
