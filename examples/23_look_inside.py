@@ -216,7 +216,7 @@ labels = [piece(tokenizer, c) if c == d else f"{piece(tokenizer, c)}/{piece(toke
           for c, d in zip(clean_ids, corrupted_ids)]
 print(f"clean     {bpe.render_token(CLEAN.encode())}  idx {clean_idx.shape}")
 print(f"corrupted {bpe.render_token(CORRUPTED.encode())}  idx {corrupted_idx.shape}")
-print(f"positions: " + "  ".join(f"{p}:{label}" for p, label in enumerate(labels)))
+print("positions: " + "  ".join(f"{p}:{label}" for p, label in enumerate(labels)))
 streams = [name if name == "embed" else f"h.{name.split()[1]}.resid" for name in names]
 by_position = activation_patching(model, clean_idx, corrupted_idx,
                                   [Patch(stream, positions=(p,)) for stream in streams

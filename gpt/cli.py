@@ -81,6 +81,7 @@ def build_parser():
     add_classify_command(commands)
     add_attention_command(commands)
     add_lens_command(commands)
+    add_explain_command(commands)
     return parser
 
 
@@ -437,4 +438,48 @@ def run_lens(args, out=None):
               f"({len(ids)} tokens), read out after each depth; the last row is the "
               f"model's prediction\n")
     out.write("\n".join(lens_table(lens, tokenizer, args.top)) + "\n")
+    return 0
+
+
+# ----- explain -------------------------------------------------------------------------------
+
+def port_number(text):
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value}")
+    return value
+
+
+def add_explain_command(commands):
+    p = commands.add_parser(
+        "explain", help="serve a page that shows what a model does with a prompt",
+        description="Serve a page, on this machine only unless --host says otherwise, that "
+                    "shows for the model in --model how it reads a prompt: its tokens, the "
+                    "attention of any layer and head, the logit lens, the next token's "
+                    "distribution under temperature, top-k and top-p, and generation one "
+                    "token at a time with the KV cache. Open the URL it prints; Ctrl-C stops.")
+    p.add_argument("--model", required=True, help="a checkpoint directory")
+    p.add_argument("--port", type=port_number, default=8000,
+                   help="the port to listen on (default 8000; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1: this machine only; "
+                        "0.0.0.0 lets the whole network in, e.g. a class's laptops)")
+    p.add_argument("--prompt", type=utf8_text, default=None,
+                   help="the text the page opens with (default: a line from the start of "
+                        "tiny Shakespeare)")
+    p.set_defaults(run=run_explain, memory_advice=MODEL_TOO_LARGE)
+
+
+def run_explain(args, out=None):
+    from .inspection.explain import Explainer, ExplainServer
+    out = out or sys.stdout
+    if args.prompt == "":
+        raise ValueError("--prompt is empty: give the text the page should open with")
+    explainer = Explainer.from_directory(args.model, args.prompt)
+    with ExplainServer(explainer, args.host, args.port) as server:
+        out.write(f"Explaining {args.model} at {server.url} (Ctrl-C stops)\n")
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            out.write(f"Listening on {args.host}: other machines can open the page too\n")
+        out.flush()
+        server.serve_forever()
     return 0

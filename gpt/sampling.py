@@ -71,12 +71,7 @@ def next_tokens(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
                                  "overflowed): there is nothing to sample from")
     if temperature == 0:
         return np.argmax(logits, axis=-1).astype(np.int64)
-    # Subtracting each row's maximum first (softmax does not change) keeps a tiny temperature
-    # from overflowing: the best token gets 0, the others -inf.
-    logits = logits.astype(np.float64)
-    logits -= logits.max(axis=-1, keepdims=True)
-    with np.errstate(over="ignore"):                  # -inf is the answer, not a problem
-        probs = next_token_probs(logits, temperature, top_k, top_p)
+    probs = sampling_probs(logits, temperature, top_k, top_p)
     # Inverse-CDF sampling: one uniform number per row, the first token whose cumulative
     # probability exceeds it.
     generator = np.random.default_rng() if generator is None else generator
@@ -84,6 +79,16 @@ def next_tokens(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
     cdf = np.cumsum(probs, axis=-1)
     choice = np.sum(cdf <= uniform * cdf[:, -1:], axis=-1)
     return np.minimum(choice, probs.shape[-1] - 1).astype(np.int64)
+
+
+def sampling_probs(logits, temperature, top_k=None, top_p=None):
+    """What `next_tokens` draws from for temperature > 0: next_token_probs (B, V) float64 of
+    logits (B, V) whose rows are first shifted to a maximum of 0 (softmax does not change), so
+    that a tiny temperature cannot overflow: the best token gets 0, the others -inf."""
+    logits = logits.astype(np.float64)
+    logits -= logits.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):                  # -inf is the answer, not a problem
+        return next_token_probs(logits, temperature, top_k, top_p)
 
 
 def check_sampling_arguments(temperature, top_k=None, top_p=None):

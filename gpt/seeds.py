@@ -32,6 +32,8 @@ STREAMS = {
     # python -m gpt finetune-instruct
     "instruction split": (0, None),          # the 85/5/10 split of the records
     "instruction batches": (0, 2),           # the order of the training examples each epoch
+    # python -m gpt explain
+    "explain sampling": (0, None),           # the page's "next token": generate(seed)'s draws
 }
 
 # The streams each command draws from: within one, no two may be the same.
@@ -41,6 +43,7 @@ COMMANDS = {
     "finetune-classify": ("dropout", "classification split", "classifier head", "lora",
                           "classification batches"),
     "finetune-instruct": ("dropout", "instruction split", "lora", "instruction batches"),
+    "explain": ("explain sampling",),
 }
 
 

@@ -169,8 +169,10 @@ class TrainConfig:
             return GPTConfig(vocab_size=vocab_size, block_size=self.block_size,
                              n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,
                              dropout=self.dropout, **parts)
-        except ValueError as error:            # named as the flags: GPTConfig.norm -> --norm
-            raise ValueError(str(error).replace("GPTConfig.", "--").replace("_", "-")) from None
+        except ValueError as error:          # named as flags: GPTConfig.n_kv_head -> --n-kv-head
+            flags = re.sub(r"GPTConfig\.(\w+)", lambda m: "--" + m[1].replace("_", "-"),
+                           str(error))
+            raise ValueError(flags) from None
 
 
 # ----- the pieces of a run -------------------------------------------------------------------

@@ -46,7 +46,6 @@ CHAPTERS = {
     },
     "05_embeddings.py": {
         "embedding_backward": [f"{GRADED}embeddings.py::TestEmbeddingBackward"],
-        "apply_rotation": [f"{GRADED}modern_parts.py::TestApplyRotation"],
     },
     "06_data_windows.py": {
         "get_batch": [f"{GRADED}data.py::TestGetBatch"],
@@ -86,6 +85,9 @@ CHAPTERS = {
     "15_lora.py": {
         "lora_forward": [f"{GRADED}lora.py::TestLoraForward"],
         "lora_merge": [f"{GRADED}lora.py::TestLoraMerge"],
+    },
+    "16_positions.py": {
+        "apply_rotation": [f"{GRADED}modern_parts.py::TestApplyRotation"],
     },
     "23_look_inside.py": {
         "logit_lens_readout": [f"{GRADED}look_inside.py::TestLogitLensReadout"],

@@ -44,12 +44,14 @@ def logit_lens(model, idx):
 
 
 def read_out(model, streams):
-    """Logits (n, B, T, V), a float array, from residual streams (n, B, T, C), each read out
+    """Logits (n, ..., V), a float array, from residual streams (n, ..., C), each read out
     as the model reads out its last block's: through its final norm (model.transformer.ln_f,
     called with the model's function set, functional_for(model.config)) and then its LM head
     (model.head). For the streams of residual_streams, the last logits equal the model's own,
     bit for bit. No graph is built, dropout is off, the dtype stays the streams' (float32 in,
-    float32 out) and `streams` is left as it is.
+    float32 out) and `streams` is left as it is. A caller that needs one position passes
+    only it (streams[:, :, -1] for the last): a long text over a large vocabulary need not be
+    read out everywhere.
     """
     # BEGIN EXERCISE logit_lens_readout: for each stream, model.head(model.transformer.ln_f(tt.Tensor(stream), functional)), stacked
     functional = functional_for(model.config)          # the function set the model uses

@@ -84,7 +84,7 @@ def check_common(lines, section, n_layer, n_head, T):
     assert restored.shape == (n_layer + 1, T)
     # after the last block only the last position reaches the answer, and all of it
     np.testing.assert_array_equal(restored[-1], [0.0] * (T - 1) + [1.0])
-    assert (f"every position of one depth at once: "
+    assert ("every position of one depth at once: "
             + ", ".join(f"{name} 1.000" for name in names)) in patching
     heads = np.array(table(patching, "the fraction restored by one head's output", n_layer))
     assert heads.shape == (n_layer, n_head)

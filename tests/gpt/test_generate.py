@@ -4,7 +4,8 @@ import pytest
 
 import tinytorch as tt
 from gpt import GPT, GPTConfig, KVCache
-from gpt.sampling import next_tokens, top_k_filter, top_p_filter
+from gpt.sampling import (next_token_probs, next_tokens, sampling_probs, top_k_filter,
+                          top_p_filter)
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +192,16 @@ def test_a_tiny_temperature_is_greedy_not_an_overflow():
     for temperature in (1e-300, 5e-324):
         assert next_tokens(logits, temperature, generator=np.random.default_rng(0)).tolist() \
             == [1, 0]
+
+
+def test_sampling_probs_are_next_token_probs_shifted_to_stay_finite():
+    logits = np.array([[0.5, 2.0, 1.0, -3.0], [3.0, -1.0, 2.9, 0.0]], np.float32)
+    for temperature, top_k, top_p in ((1.0, None, None), (0.6, 3, None), (1.7, 2, 0.5)):
+        np.testing.assert_allclose(sampling_probs(logits, temperature, top_k, top_p),
+                                   next_token_probs(logits, temperature, top_k, top_p),
+                                   rtol=1e-12)
+    np.testing.assert_array_equal(sampling_probs(logits, 1e-300), [[0, 1, 0, 0], [1, 0, 0, 0]])
+    assert logits.dtype == np.float32 and logits[0, 0] == 0.5        # the caller's, untouched
 
 
 def test_nan_logits_are_an_error_not_token_zero():

@@ -93,3 +93,12 @@ def test_the_lens_command_prints_each_depth_s_guesses(shared_data, capsys):
     assert [ast.literal_eval(piece) for piece, _ in cells] == [tokenizer.decode([int(i)])
                                                                for i in ids]
     np.testing.assert_allclose([float(p) for _, p in cells], probs, atol=5e-4)
+
+
+def test_one_position_reads_out_as_in_the_whole_lens():
+    model = GPT(CONFIG, seed=6)
+    idx = np.random.default_rng(2).integers(0, 37, (1, 6))
+    at_position_3 = read_out(model, residual_streams(model, idx)[:, 0, 3])      # (L+1, V)
+    assert at_position_3.shape == (CONFIG.n_layer + 1, 37)
+    np.testing.assert_allclose(at_position_3, logit_lens(model, idx)[:, 0, 3], rtol=1e-5,
+                               atol=1e-6)
