@@ -87,6 +87,9 @@ CHAPTERS = {
         "lora_forward": [f"{GRADED}lora.py::TestLoraForward"],
         "lora_merge": [f"{GRADED}lora.py::TestLoraMerge"],
     },
+    "22_dpo.py": {
+        "dpo_loss": [f"{GRADED}dpo.py::TestDpoLoss"],
+    },
     "24_scaling_laws.py": {
         "least_squares_line": [f"{GRADED}scaling.py::TestLeastSquaresLine"],
     },
