@@ -32,6 +32,13 @@ STREAMS = {
     # python -m gpt finetune-instruct
     "instruction split": (0, None),          # the 85/5/10 split of the records
     "instruction batches": (0, 2),           # the order of the training examples each epoch
+    # python -m gpt finetune-preference
+    "preference split": (0, None),           # the 85/5/10 split of the pairs: the instruction
+                                             # split's permutation, so with one seed and the
+                                             # same records in the same order (as the two
+                                             # shared data files are) its test prompts are
+                                             # ones instruction tuning never trained on
+    "preference batches": (0, 2),            # the order of the training pairs each epoch
 }
 
 # The streams each command draws from: within one, no two may be the same.
@@ -41,6 +48,7 @@ COMMANDS = {
     "finetune-classify": ("dropout", "classification split", "classifier head", "lora",
                           "classification batches"),
     "finetune-instruct": ("dropout", "instruction split", "lora", "instruction batches"),
+    "finetune-preference": ("dropout", "preference split", "lora", "preference batches"),
 }
 
 
