@@ -24,6 +24,7 @@ from .instructions import Example, collate, format_prompt
 
 FIELDS = ("instruction", "input", "chosen", "rejected")
 RESPONSE_HEADER = "### Response:"          # what a cut prompt must keep (format_prompt's end)
+WHY_END_OF_TEXT = "preference tuning needs one to mark where a response ends"
 
 
 @dataclass
@@ -94,8 +95,7 @@ def encode_pairs(tokenizer, records, block_size, entries=None, path="the data"):
     """(the Pairs of `records` that fit, once cut if need be, and their PairCounts). A record
     the tokenizer cannot encode (a character a character-level model never saw) is a
     ValueError naming its entry in `path`: entries[i] for records[i] (by default i)."""
-    eot = require_end_of_text(tokenizer, why="preference tuning needs one to mark where a "
-                                             "response ends")
+    eot = require_end_of_text(tokenizer, WHY_END_OF_TEXT)
     pairs, counts = [], PairCounts()
     for i, record in enumerate(records):
         try:

@@ -42,7 +42,7 @@ from ..tokenizers import require_end_of_text, save_tokenizer, token_ids_config
 from ..training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 from .instructions import read_records, split_records
 from .lora import add_lora, count_parameters, merge_lora
-from .preferences import FIELDS, collate_pairs, encode_pairs
+from .preferences import FIELDS, WHY_END_OF_TEXT, collate_pairs, encode_pairs
 from .shared import SPLITS, FinetuneConfig, load_base_model, require_files
 from .train_instructions import answer_prompt
 
@@ -154,7 +154,10 @@ def train_epoch(model, optimizer, pairs, reference, pad_id, config, generator):
 
 
 def figures_text(figures):
-    return (f"loss {figures['loss']:.4f} margin {figures['margin']:.2f} "
+    """'loss 0.2422 rewards -0.21/-3.11 margin 2.90 acc 0.87': the mean rewards of the chosen
+    and the rejected responses, and the mean of their difference."""
+    return (f"loss {figures['loss']:.4f} rewards {figures['chosen_reward']:.2f}/"
+            f"{figures['rejected_reward']:.2f} margin {figures['margin']:.2f} "
             f"acc {figures['accuracy']:.2f}")
 
 
@@ -187,7 +190,7 @@ def fine_tune_into(folder, config, log):
     tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     model, tokenizer = load_base_model(config.model)
     model.eval()                       # dropout off for good: see the module's docstring
-    eot = require_end_of_text(tokenizer)
+    eot = require_end_of_text(tokenizer, WHY_END_OF_TEXT)
     block_size = model.config.block_size
     splits, counts = load_pairs(config.data, tokenizer, block_size, config.seed)
     for name in SPLITS:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import tinytorch.functional as F
+import tinytorch.functional.composed as composed_functions
 from gpt import GPT, GPTConfig
 from gpt.cli import main
 from gpt.finetune.instructions import format_prompt, read_records, split_records
@@ -21,8 +22,8 @@ from gpt.finetune.preferences import (FIELDS, Pair, PairCounts, collate_pairs, e
                                       encode_pairs, header_length)
 from gpt.finetune.train_preferences import (PreferenceConfig, load_pairs, pair_log_probs,
                                             preference_figures, score_pairs)
-from gpt.tokenizers import load_tokenizer
-from test_instruct import ByteTokenizer, assert_one_line_error
+from gpt.tokenizers import CharTokenizer, load_tokenizer, save_tokenizer
+from test_instruct import PREAMBLE, ByteTokenizer, assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 EOT = 256                                  # ByteTokenizer's <|endoftext|>
@@ -181,11 +182,11 @@ PAIRS = [Pair({}, [5, 6, 7], [8, 9, 10, 0], [11, 0]),
          Pair({}, [26], [27, 28, 0], [29, 1, 2, 0])]
 
 
-def dpo_gradients(model, pairs, reference, pad_id=0, beta=0.1):
+def dpo_gradients(model, pairs, reference, pad_id=0, beta=0.1, functional=F):
     """(loss, margins, {name: gradient}) of one DPO step's loss."""
     model.zero_grad()
-    policy = pair_log_probs(model, pairs, pad_id, F)
-    loss = F.dpo_loss(*policy, *reference, beta=beta)
+    policy = pair_log_probs(model, pairs, pad_id, functional)
+    loss = functional.dpo_loss(*policy, *reference, beta=beta)
     loss.backward()
     chosen_rewards, rejected_rewards = F.dpo_rewards(*policy, *reference, beta=beta)
     margins = chosen_rewards.data - rejected_rewards.data
@@ -231,6 +232,21 @@ def test_a_sequence_log_prob_is_that_of_the_response_given_the_prompt():
     assert rejected[1] == pytest.approx(by_hand, rel=1e-12)
     assert chosen[0] == pytest.approx(sum(log_probs[0, t, token] for t, token in
                                           enumerate([8, 9, 10, 0], 2)), rel=1e-12)
+
+
+def test_the_composed_path_scores_and_steps_as_the_fused_one_does():
+    model = tiny_model()
+    reference = tuple(values + 0.25 for values in score_pairs(model, PAIRS, 0, 8))
+    fused = dpo_gradients(model, PAIRS, reference)
+    model.config.fused = False                      # every op composed, to step through
+    composed_reference = tuple(values + 0.25 for values in score_pairs(model, PAIRS, 0, 8))
+    np.testing.assert_allclose(composed_reference, reference, rtol=1e-12)
+    composed = dpo_gradients(model, PAIRS, reference, functional=composed_functions)
+    assert composed[0] == pytest.approx(fused[0], rel=1e-12)
+    np.testing.assert_allclose(composed[1], fused[1], rtol=1e-9, atol=1e-12)
+    for name in fused[2]:
+        np.testing.assert_allclose(composed[2][name], fused[2][name], rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
 
 
 def test_preference_figures_by_hand():
@@ -288,6 +304,13 @@ def test_cli_user_mistakes_are_one_line_errors(tmp_path, shared_data, capsys):
     few = write_records(tmp_path / "few.json", polite_records(3))
     assert_one_line_error(*run_cli(capsys, "--model", model, "--data", few, "--out", out),
                           "split is empty")
+    # a model whose tokenizer has no <|endoftext|> to end a response with
+    chars = tmp_path / "chars"
+    GPT(GPTConfig(vocab_size=60, block_size=512, n_layer=1, n_head=1, n_embd=8)).save_pretrained(
+        chars)
+    save_tokenizer(CharTokenizer.from_text(json.dumps(polite_records(20)) + PREAMBLE), chars)
+    assert_one_line_error(*run_cli(capsys, "--model", chars, "--data", good, "--out", out),
+                          "no <|endoftext|> token; preference tuning needs one")
     assert not out.exists()
 
 
@@ -331,7 +354,8 @@ def test_a_short_run_learns_the_preference_and_writes_a_checkpoint(tmp_path, sha
     assert lines[:3] == [f"{name}: {n} pairs (0 with the prompt cut from the left to fit the "
                          f"context of 128 tokens; dropped: none)"
                          for name, n in (("train", 51), ("validation", 3), ("test", 6))]
-    assert lines[3].startswith("epoch 0/2 | validation loss 0.6931 margin 0.00 acc 0.00")
+    assert lines[3].startswith("epoch 0/2 | validation loss 0.6931 rewards 0.00/0.00 margin "
+                               "0.00 acc 0.00")
     accuracy, margin = (float(x) for x in FINAL_LINE.fullmatch(lines[-1]).groups())
     assert accuracy == 1.0 and margin > 0.5
 

@@ -97,8 +97,8 @@ def dpo_loss_and_slope(margins):
 
     Computed without overflow for margins of any size (in float32, e^89 is already inf): a
     margin of -1e4 gives loss 1e4 and slope -1, a margin of 1e4 gives loss 0 and slope -0, with
-    no warning. A margin of 0 (the policy is the reference) gives log 2 and -1/2. margins is
-    left as it is.
+    no warning. A margin of 0 (the policy is the reference) gives exactly log 2 and -1/2.
+    margins is left as it is.
     """
     # BEGIN EXERCISE dpo_loss: loss = -log sigmoid(m) = log(1 + e^-m), slope = -sigmoid(-m); no overflow
     losses = np.logaddexp(0.0, -margins)               # log(e^0 + e^-m), computed stably
