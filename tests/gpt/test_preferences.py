@@ -117,7 +117,8 @@ def test_a_record_the_tokenizer_cannot_encode_is_named_by_its_entry():
 
 
 def test_collate_pairs_puts_the_chosen_rows_first_and_masks_prompt_and_padding():
-    pairs = [Pair({}, [10, 11, 12], [13, 14, 0], [15, 0]), Pair({}, [20, 21], [22, 0], [23, 24, 25, 0])]
+    pairs = [Pair({}, [10, 11, 12], [13, 14, 0], [15, 0]),
+             Pair({}, [20, 21], [22, 0], [23, 24, 25, 0])]
     inputs, targets = collate_pairs(pairs, pad_id=0)
     assert inputs.tolist() == [[10, 11, 12, 13, 14],           # prompt + chosen
                                [20, 21, 22, 0, 0],

@@ -21,7 +21,7 @@ class CrossEntropy(Function):
         valid = target != ignore_index             # checked by checks.check_targets
         safe_target = np.where(valid, target, 0)
         target_log_probs, probs = log_softmax_at(logits, safe_target)
-        row_losses = -target_log_probs
+        row_losses = 0.0 - target_log_probs       # not -x: a certain target's loss is +0, not -0
         row_losses *= valid
 
         ctx.save_for_backward(probs, valid, safe_target)
