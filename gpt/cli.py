@@ -1,5 +1,5 @@
 """The command line: `python -m gpt train|sample|finetune-classify|classify|finetune-instruct|
-finetune-preference|attention ...` (`python -m gpt COMMAND --help` explains each).
+attention ...` (`python -m gpt COMMAND --help` explains each).
 
 Library code raises exceptions; only here does a user's mistake (a missing file, a bad flag
 value, a directory that is not a checkpoint) become a one-line message and a non-zero exit.
