@@ -149,6 +149,15 @@ def test_a_bad_preference_file_names_the_entry_and_what_was_expected(tmp_path, t
         read_records(path, FIELDS)
 
 
+def test_a_split_with_no_pair_that_fits_is_a_clear_error(tmp_path):
+    data = write_records(tmp_path / "prefs.json", polite_records(40))
+    with pytest.raises(ValueError, match="the train split is empty: none of its 34 pairs fits "
+                                         "the model's context of 20 tokens"):
+        load_pairs(data, ByteTokenizer(), 20, seed=0)
+    splits, counts = load_pairs(data, ByteTokenizer(), 40, seed=0)     # cut, but they fit
+    assert counts["train"].cut == len(splits["train"]) == 34
+
+
 def test_the_shared_data_fits_and_is_split_as_instruction_tuning_splits_it(shared_data):
     tokenizer = load_tokenizer(shared_data / "gpt2-tiny")
     path = shared_data / "instruction-data-with-preference.json"
