@@ -1,5 +1,5 @@
 """The command line: `python -m gpt train|sample|finetune-classify|classify|finetune-instruct|
-attention|lens ...` (`python -m gpt COMMAND --help` explains each).
+finetune-preference|attention|lens|explain ...` (`python -m gpt COMMAND --help` explains each).
 
 Library code raises exceptions; only here does a user's mistake (a missing file, a bad flag
 value, a directory that is not a checkpoint) become a one-line message and a non-zero exit.
@@ -77,6 +77,7 @@ def build_parser():
     add_train_command(commands)
     add_sample_command(commands)
     add_finetune_instruct_command(commands)
+    add_finetune_preference_command(commands)
     add_finetune_classify_command(commands)
     add_classify_command(commands)
     add_attention_command(commands)
@@ -295,6 +296,50 @@ def run_finetune_instruct(args):
         model=args.model, data=args.data, out=args.out, mask_prompt=args.mask_prompt,
         epochs=args.epochs, lr=args.lr, lora_rank=args.lora_rank, subset=args.subset,
         seed=args.seed, batch_size=args.batch_size))
+    return 0
+
+
+# ----- finetune-preference -------------------------------------------------------------------
+
+def add_finetune_preference_command(commands):
+    from .finetune.train_preferences import PreferenceConfig as d
+    p = commands.add_parser(
+        "finetune-preference", help="tune a model to prefer the chosen answers (DPO)",
+        description="Direct Preference Optimization on instruction/input/chosen/rejected "
+                    "records with the Alpaca template (85/5/10 split; a pair longer than the "
+                    "context has its prompt cut from the left, and is dropped only when the "
+                    "responses alone do not fit). The model as given is the frozen reference. "
+                    "Reports the loss, reward margin and preference accuracy per epoch and on "
+                    "the test split; writes the policy, its tokenizer and greedy answers to "
+                    "the test prompts before and after.")
+    flag = p.add_argument
+    flag("--model", required=True,
+         help="an instruction-tuned checkpoint directory with its tokenizer (the output of "
+              "finetune-instruct)")
+    flag("--data", required=True,
+         help="a JSON list of {instruction, input, chosen, rejected} records")
+    flag("--out", required=True, help="output directory (must be new or empty)")
+    flag("--beta", type=float, default=d.beta,
+         help=f"how far the policy may move from the reference: the scale of the implicit "
+              f"rewards (default {d.beta})")
+    flag("--epochs", type=positive_int, default=d.epochs,
+         help=f"passes over the training pairs (default {d.epochs})")
+    flag("--lr", type=float, default=d.lr, help=f"AdamW learning rate (default {d.lr})")
+    flag("--batch-size", type=positive_int, default=d.batch_size,
+         help=f"pairs per batch (default {d.batch_size})")
+    flag("--lora-rank", type=positive_int, default=None,
+         help="train LoRA adapters of this rank (alpha = 2 x rank) instead of every weight; "
+              "they are merged into the saved model")
+    flag("--seed", type=int, default=d.seed,
+         help=f"seed for the split, the batch order and LoRA's init (default {d.seed})")
+    p.set_defaults(run=run_finetune_preference, memory_advice=LOWER_BATCH_SIZE)
+
+
+def run_finetune_preference(args):
+    from .finetune.train_preferences import PreferenceConfig, finetune_preference
+    finetune_preference(PreferenceConfig(
+        model=args.model, data=args.data, out=args.out, beta=args.beta, epochs=args.epochs,
+        lr=args.lr, batch_size=args.batch_size, lora_rank=args.lora_rank, seed=args.seed))
     return 0
 
 

@@ -34,6 +34,13 @@ STREAMS = {
     "instruction batches": (0, 2),           # the order of the training examples each epoch
     # python -m gpt explain
     "explain sampling": (0, None),           # the page's "next token": generate(seed)'s draws
+    # python -m gpt finetune-preference
+    "preference split": (0, None),           # the 85/5/10 split of the pairs: the instruction
+                                             # split's permutation, so with one seed and the
+                                             # same records in the same order (as the two
+                                             # shared data files are) its test prompts are
+                                             # ones instruction tuning never trained on
+    "preference batches": (0, 2),            # the order of the training pairs each epoch
 }
 
 # The streams each command draws from: within one, no two may be the same.
@@ -44,6 +51,7 @@ COMMANDS = {
                           "classification batches"),
     "finetune-instruct": ("dropout", "instruction split", "lora", "instruction batches"),
     "explain": ("explain sampling",),
+    "finetune-preference": ("dropout", "preference split", "lora", "preference batches"),
 }
 
 

@@ -89,6 +89,9 @@ CHAPTERS = {
     "16_positions.py": {
         "apply_rotation": [f"{GRADED}modern_parts.py::TestApplyRotation"],
     },
+    "22_dpo.py": {
+        "dpo_loss": [f"{GRADED}dpo.py::TestDpoLoss"],
+    },
     "23_look_inside.py": {
         "logit_lens_readout": [f"{GRADED}look_inside.py::TestLogitLensReadout"],
         "patch_activation": [f"{GRADED}look_inside.py::TestPatchActivation"],

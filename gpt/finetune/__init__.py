@@ -6,6 +6,8 @@
     instructions.py         Alpaca-style records: the template, the -100 prompt mask, batches
     train_instructions.py   the run of `python -m gpt finetune-instruct`
     lora.py                 low-rank adapters: train two small matrices per layer, merge them
+    preferences.py          chosen/rejected records: pairs, the prompt cut from the left, batches
+    train_preferences.py    the run of `python -m gpt finetune-preference` (DPO)
 
 Each run has the same shape: a config dataclass (model, data, out and the settings), a
 function `finetune_...(config, log=print)` that claims the output directory at once, trains,

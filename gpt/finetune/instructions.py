@@ -53,9 +53,10 @@ def format_example(record):
 
 # ----- reading the file ----------------------------------------------------------------------
 
-def read_records(path):
-    """The records of a JSON file holding a list of {"instruction", "input", "output"}
-    objects with string values; a ValueError names the entry, its line and what was expected."""
+def read_records(path, fields=FIELDS):
+    """The records of a JSON file holding a list of objects with a string for each of
+    `fields` ({"instruction", "input", "output"}; other keys are kept, unread); a ValueError
+    names the entry, its line and what was expected."""
     with open(path, "rb") as f:
         raw = f.read()
     try:
@@ -66,23 +67,23 @@ def read_records(path):
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}, "
                          f"column {error.colno}") from None
-    expected = 'an object {"instruction": str, "input": str, "output": str}'
+    expected = "an object {" + ", ".join(f'"{field}": str' for field in fields) + "}"
     if not isinstance(records, list):
         raise ValueError(f"{path}: expected a JSON list of {expected}, "
                          f"got a JSON {type(records).__name__}")
     for index, record in enumerate(records):
-        problem = record_problem(record)
+        problem = record_problem(record, fields)
         if problem:
             raise ValueError(f"{path}: entry {index} (line {entry_line(text, index)}) "
                              f"{problem}; expected {expected}")
     return records
 
 
-def record_problem(record):
+def record_problem(record, fields=FIELDS):
     """What is wrong with one record (a short phrase), or None if nothing is."""
     if not isinstance(record, dict):
         return f"is a JSON {type(record).__name__}"
-    for field in FIELDS:
+    for field in fields:
         if field not in record:
             return f"has no {field!r}"
         if not isinstance(record[field], str):
@@ -106,10 +107,11 @@ def entry_line(text, index):
 
 # ----- the split -----------------------------------------------------------------------------
 
-def split_records(records, seed):
-    """A seeded shuffle, then 85% train, 10% test and the rest (5%) validation, the book's
-    proportions and order. Returns {"train": [...], "validation": [...], "test": [...]}."""
-    order = stream("instruction split", seed).permutation(len(records))
+def split_records(records, seed, stream_name="instruction split"):
+    """A seeded shuffle (the random stream `stream_name` of gpt.seeds), then 85% train, 10%
+    test and the rest (5%) validation, the book's proportions and order. Returns
+    {"train": [...], "validation": [...], "test": [...]}."""
+    order = stream(stream_name, seed).permutation(len(records))
     shuffled = [records[i] for i in order]
     n_train, n_test = int(0.85 * len(records)), int(0.10 * len(records))
     return {"train": shuffled[:n_train],

@@ -112,12 +112,17 @@ def response_text(tokenizer, new_ids, eot):
 
 
 def generate_response(model, tokenizer, record, max_new_tokens):
-    """The model's greedy answer to `record` (its output is not shown to the model).
+    """The model's greedy answer to `record` (its output is not shown to the model)."""
+    return answer_prompt(model, tokenizer, encode_text(tokenizer, format_prompt(record)),
+                         max_new_tokens)
+
+
+def answer_prompt(model, tokenizer, prompt, max_new_tokens):
+    """The model's greedy answer to the prompt ids `prompt` (a list), as text.
 
     Generation stops at end-of-text, at "###", after max_new_tokens, or when prompt and
     answer fill the context (beyond it the model would forget the start of the prompt)."""
     eot = require_end_of_text(tokenizer)
-    prompt = encode_text(tokenizer, format_prompt(record))
     room = model.config.block_size - len(prompt)
     if room < 1:
         raise ValueError(f"the prompt has {len(prompt)} tokens and leaves no room to answer in "

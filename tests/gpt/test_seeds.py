@@ -22,6 +22,7 @@ def test_every_stream_is_used_by_some_command():
     ("training-loss evaluation", 17), ("validation", 27), ("classifier head", [7, 2]),
     ("lora", [7, 3]), ("classification batches", [7, 4]), ("instruction batches", [7, 2]),
     ("explain sampling", 7),
+    ("preference split", 7), ("preference batches", [7, 2]),
 ])
 def test_the_streams_keep_their_values(name, seed_sequence):
     expected = np.random.default_rng(seed_sequence).random(4)

@@ -20,6 +20,7 @@ from tinytorch.functional.linear import Linear
 from tinytorch.functional.loss import CrossEntropy
 from tinytorch.functional.mlp import GeluMLP, SwiGLUMLP
 from tinytorch.functional.normalization import LayerNorm, RMSNorm
+from tinytorch.functional.preference import DPOLoss, SequenceLogProb
 from tinytorch.functional.rotary import RotaryEmbedding
 from tinytorch.graph import nodes
 
@@ -262,6 +263,17 @@ def case_rotary_embedding():
     return check_gradients(F.rotary_embedding, x, cos, sin)
 
 
+def case_sequence_log_prob():
+    # row 0 counts two positions, row 1 one (its padding ignored), row 2 none
+    target = np.array([[2, -100, 0], [1, -100, -100], [-100, -100, -100]])
+    return check_gradients(lambda x: F.sequence_log_prob(x, target), *leaves(44, (3, 3, 4)))
+
+
+def case_dpo_loss():
+    return check_gradients(lambda *logps: F.dpo_loss(*logps, beta=0.5),
+                           *leaves(45, (3,), (3,), (3,), (3,)))
+
+
 CASES = {
     ops.Add: case_add,
     ops.Sub: case_sub,
@@ -305,4 +317,6 @@ CASES = {
     RMSNorm: case_rms_norm,
     SwiGLUMLP: case_swiglu_mlp,
     RotaryEmbedding: case_rotary_embedding,
+    SequenceLogProb: case_sequence_log_prob,
+    DPOLoss: case_dpo_loss,
 }

@@ -378,6 +378,34 @@ def rotary_calls(draw):
                       description=f"rotary_embedding(tables {table_shape})")
 
 
+@st.composite
+def sequence_log_prob_calls(draw):
+    """Logits (B, T, V); each target a token id or ignore_index (-100, or a token id itself),
+    so some rows may count every position and some none."""
+    batch, length, vocab = draw(sides), draw(sides), draw(sides)
+    ignore_index = draw(st.sampled_from([-100, 0]))
+    target = draw(hnp.arrays(np.int64, (batch, length),
+                             elements=st.integers(0, vocab - 1) | st.just(ignore_index)))
+    return KernelCall(
+        lambda m, logits: m.sequence_log_prob(logits, target, ignore_index=ignore_index),
+        [(batch, length, vocab)], draw(seeds),
+        description=f"sequence_log_prob(target={target.tolist()}, "
+                    f"ignore_index={ignore_index})")
+
+
+@st.composite
+def dpo_loss_calls(draw):
+    """The four log-probabilities (B,) (all four differentiable, so the check covers every
+    gradient), a beta and a reduction."""
+    batch = draw(sides)
+    beta = draw(st.sampled_from([0.1, 0.5, 2.0]))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    return KernelCall(
+        lambda m, *logps: m.dpo_loss(*logps, beta=beta, reduction=reduction),
+        [(batch,)] * 4, draw(seeds), description=f"dpo_loss(beta={beta}, "
+                                                 f"reduction={reduction!r})")
+
+
 # Every kernel of tinytorch.functional, by name, with the calls Hypothesis makes of it.
 KERNEL_CALLS = {
     "softmax": softmax_calls("softmax"),
@@ -394,4 +422,6 @@ KERNEL_CALLS = {
     "rotary_embedding": rotary_calls(),
     "gelu_mlp": mlp_calls("gelu_mlp", 1),
     "swiglu_mlp": mlp_calls("swiglu_mlp", 2),
+    "sequence_log_prob": sequence_log_prob_calls(),
+    "dpo_loss": dpo_loss_calls(),
 }

@@ -109,6 +109,12 @@ CASES = {
                           [(2, 3, 4), (6, 4), (6, 4), (4, 6)]),
            "swiglu_mlp biases": (lambda x, wg, wu, wd, bg, bu, bd, m=module: m.swiglu_mlp(
                x, wg, wu, wd, bg, bu, bd), [(3, 4), (6, 4), (6, 4), (4, 6), (6,), (6,), (4,)]),
+           "sequence_log_prob": (lambda x, m=module: m.sequence_log_prob(
+               x, np.array([[1, -100, 3], [0, 2, -100]])), [(2, 3, 4)]),
+           "dpo_loss": (lambda pc, pr, rc, rr, m=module: m.dpo_loss(
+               pc, pr, rc, rr, beta=np.float64(0.1)), [(3,), (3,), (3,), (3,)]),
+           "dpo_loss none": (lambda pc, pr, rc, rr, m=module: m.dpo_loss(
+               pc, pr, rc, rr, reduction="none"), [(3,), (3,), (3,), (3,)]),
        }.items()},
 }
 

@@ -42,9 +42,11 @@ FUSED_CLASS = {
     "rotary_embedding": F.RotaryEmbedding,
     "gelu_mlp": F.GeluMLP,
     "swiglu_mlp": F.SwiGLUMLP,
+    "sequence_log_prob": F.SequenceLogProb,
+    "dpo_loss": F.DPOLoss,
 }
 # Names in tinytorch.functional that are not differentiable kernels.
-NOT_KERNELS = {"causal_mask", "attention_weights"}
+NOT_KERNELS = {"causal_mask", "attention_weights", "dpo_rewards"}
 PRIMITIVES = {getattr(ops, name) for name in ops.__all__}
 
 
@@ -362,6 +364,20 @@ MISTAKES = {
     "rotary tables": lambda m: m.rotary_embedding(zeros(1, 1, 2, 4), zeros(3, 4), zeros(3, 4)),
     "gelu_mlp": lambda m: m.gelu_mlp(zeros(2, 4), zeros(8, 4), None, zeros(4, 7), None),
     "swiglu_mlp": lambda m: m.swiglu_mlp(zeros(2, 4), zeros(8, 4), zeros(8, 3), zeros(4, 8)),
+    "sequence_log_prob 2-d logits": lambda m: m.sequence_log_prob(zeros(2, 3), [[0, 1, 2]]),
+    "sequence_log_prob targets": lambda m: m.sequence_log_prob(zeros(2, 3, 4), [[0, 1, 2]]),
+    "sequence_log_prob target out of range": lambda m: m.sequence_log_prob(
+        zeros(1, 2, 4), [[0, 4]]),
+    "sequence_log_prob float targets": lambda m: m.sequence_log_prob(
+        zeros(1, 2, 4), np.array([[0.0, 1.0]])),
+    "dpo_loss shapes": lambda m: m.dpo_loss(zeros(3), zeros(3), zeros(3), zeros(2)),
+    "dpo_loss 2-d": lambda m: m.dpo_loss(zeros(3, 1), zeros(3, 1), zeros(3, 1), zeros(3, 1)),
+    "dpo_loss dtypes": lambda m: m.dpo_loss(zeros(3), zeros(3), tt.zeros(3), tt.zeros(3)),
+    "dpo_loss beta": lambda m: m.dpo_loss(zeros(3), zeros(3), zeros(3), zeros(3), beta=0.0),
+    "dpo_loss beta nan": lambda m: m.dpo_loss(zeros(1), zeros(1), zeros(1), zeros(1),
+                                              beta=float("nan")),
+    "dpo_loss reduction": lambda m: m.dpo_loss(zeros(1), zeros(1), zeros(1), zeros(1),
+                                               reduction="batchmean"),
 }
 
 

@@ -20,12 +20,14 @@ from .linear import Linear
 from .loss import CrossEntropy
 from .mlp import GeluMLP, SwiGLUMLP
 from .normalization import LayerNorm, RMSNorm
+from .preference import DPOLoss, SequenceLogProb
 from .rotary import RotaryEmbedding
 
 __all__ = [
     "softmax", "log_softmax", "cross_entropy", "gelu", "silu", "layer_norm", "rms_norm",
     "linear", "embedding", "dropout", "scaled_dot_product_attention", "rotary_embedding",
     "gelu_mlp", "swiglu_mlp", "causal_mask", "attention_weights",
+    "sequence_log_prob", "dpo_loss", "dpo_rewards",
 ]
 
 
@@ -159,3 +161,40 @@ def swiglu_mlp(x, w_gate, w_up, w_down, b_gate=None, b_up=None, b_down=None):
     + b_down for x (..., C), w_gate and w_up (F, C), w_down (C_out, F); biases optional."""
     checks.check_swiglu_mlp(x, w_gate, w_up, w_down, b_gate, b_up, b_down)
     return SwiGLUMLP.apply(x, w_gate, w_up, w_down, b_gate, b_up, b_down)
+
+
+def sequence_log_prob(logits, target, ignore_index=-100):
+    """The log-probability of each row's target sequence, (B,): the sum over t of
+    log_softmax(logits[b, t])[target[b, t]] for logits (B, T, V) and integer targets (B, T),
+    skipping targets equal to ignore_index (a row with none gives 0). With the prompt's and
+    the padding's targets set to -100, it is log pi(response | prompt), which DPO compares.
+    (PyTorch has no such function; trl calls its version get_batch_logps.)"""
+    target = checks.as_array(target)
+    checks.check_sequence_log_prob(logits, target, ignore_index)
+    return SequenceLogProb.apply(logits, target, int(ignore_index))
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+             reference_rejected_logps, beta=0.1, reduction="mean"):
+    """Direct Preference Optimization's loss for B pairs, each argument (B,) (from
+    `sequence_log_prob`): -log sigmoid(beta * ((pc - rc) - (pr - rr))), the mean over the
+    pairs (reduction "sum" adds them, "none" returns the B losses). The reference's values are
+    constants (computed under no_grad); an array is taken as one. beta > 0 sets how far the
+    policy may move from the reference (0.1 in the paper). PyTorch has no DPO loss: the name
+    and the argument names are trl's. `dpo_rewards` gives the rewards and margins to report."""
+    (pc, pr, rc, rr), beta = checks.check_dpo(
+        (policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+         reference_rejected_logps), beta, reduction)
+    return DPOLoss.apply(pc, pr, rc, rr, beta, reduction)
+
+
+def dpo_rewards(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+                reference_rejected_logps, beta=0.1):
+    """The implicit rewards of DPO, (chosen_rewards, rejected_rewards), each (B,):
+    beta * (pc - rc) and beta * (pr - rr), as Tensors that require no gradient (for reports,
+    not for training). chosen_rewards - rejected_rewards is the margin `dpo_loss` pushes up;
+    the pair is ranked right when it is > 0."""
+    (pc, pr, rc, rr), beta = checks.check_dpo(
+        (policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+         reference_rejected_logps), beta, function="dpo_rewards")
+    return Tensor(beta * (pc.data - rc.data)), Tensor(beta * (pr.data - rr.data))

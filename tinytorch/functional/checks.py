@@ -39,28 +39,68 @@ def check_probability(function, name, p, upper_inclusive=True):
     return p
 
 
-def check_targets(target, n_classes, ignore_index):
+def check_targets(target, n_classes, ignore_index, function="cross_entropy"):
     """Targets must be integers in [0, n_classes) or ignore_index; returns the bool mask of
     the targets that count."""
     if target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy targets must be integer class ids, not {target.dtype}")
+        raise TypeError(f"{function} targets must be integer class ids, not {target.dtype}")
     valid = target != ignore_index
     bad = target[valid & ((target < 0) | (target >= n_classes))]
     if bad.size:
-        raise ValueError(f"cross_entropy: target {int(bad[0])} is outside the {n_classes} "
+        raise ValueError(f"{function}: target {int(bad[0])} is outside the {n_classes} "
                          f"classes (and is not ignore_index={ignore_index})")
     return valid
 
 
 def check_cross_entropy(logits, target, reduction):
     """logits (N, C), integer targets (N,) in range, a known reduction."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
-                         f"not {reduction!r}")
+    check_reduction("cross_entropy", reduction)
     if logits.ndim != 2 or target.shape != tuple(logits.shape[:1]):
         raise ValueError(
             f"cross_entropy wants logits (N, C) and targets (N,), got {tuple(logits.shape)} "
             f"and {target.shape}; flatten first: logits.reshape(-1, C), targets.reshape(-1)")
+
+
+def check_reduction(function, reduction):
+    """One of the reductions PyTorch's losses take."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{function}: reduction must be 'mean', 'sum' or 'none', "
+                         f"not {reduction!r}")
+
+
+def check_sequence_log_prob(logits, target, ignore_index):
+    """logits (B, T, V) and integer targets (B, T), each a token id or ignore_index; returns
+    the bool mask (B, T) of the targets that count."""
+    if logits.ndim != 3 or target.shape != tuple(logits.shape[:2]):
+        raise ValueError(f"sequence_log_prob wants logits (B, T, V) and targets (B, T), got "
+                         f"{tuple(logits.shape)} and {target.shape}")
+    return check_targets(target, logits.shape[2], ignore_index, "sequence_log_prob")
+
+
+DPO_ARGUMENTS = ("policy_chosen_logps", "policy_rejected_logps", "reference_chosen_logps",
+                 "reference_rejected_logps")
+
+
+def check_dpo(log_probs, beta, reduction="mean", function="dpo_loss"):
+    """The four sequence log-probabilities of `dpo_loss` (or `dpo_rewards`), each (B,) of one
+    shape and one floating dtype (a float64 reference would turn a float32 policy's loss into
+    float64), as Tensors (an array becomes a constant Tensor); beta a finite number > 0, as a
+    Python float; a known reduction. Returns (tensors, beta)."""
+    tensors = [value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+               for value in log_probs]
+    described = ", ".join(f"{name} {tuple(t.shape)} {t.dtype}"
+                          for name, t in zip(DPO_ARGUMENTS, tensors))
+    if any(t.ndim != 1 or t.shape != tensors[0].shape for t in tensors):
+        raise ValueError(f"{function} wants four log-probabilities of one shape (B,), one per "
+                         f"pair; got {described}")
+    if any(t.dtype.kind != "f" or t.dtype != tensors[0].dtype for t in tensors):
+        raise TypeError(f"{function} wants four log-probabilities of one floating dtype; got "
+                        f"{described}")
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
+            or not 0.0 < float(beta) < math.inf:
+        raise ValueError(f"{function}: beta must be a finite number > 0, got {beta!r}")
+    check_reduction(function, reduction)
+    return tensors, float(beta)
 
 
 def check_ids(ids, n_rows):

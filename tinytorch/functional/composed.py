@@ -9,7 +9,7 @@ Shapes: N rows, C classes or channels, F hidden features, B batch, H heads, T ti
 """
 import numpy as np
 
-from ..creation import cat, tensor
+from ..creation import cat, stack, tensor
 from . import checks
 from .activations import GELU_A, GELU_C
 from .attention import causal_mask
@@ -18,7 +18,7 @@ from .dropout import keep_mask
 __all__ = [
     "softmax", "log_softmax", "cross_entropy", "gelu", "silu", "layer_norm", "rms_norm",
     "linear", "embedding", "dropout", "scaled_dot_product_attention", "rotary_embedding",
-    "gelu_mlp", "swiglu_mlp",
+    "gelu_mlp", "swiglu_mlp", "sequence_log_prob", "dpo_loss",
 ]
 
 
@@ -199,3 +199,38 @@ def swiglu_mlp(x, w_gate, w_up, w_down, b_gate=None, b_up=None, b_down=None):
     checks.check_swiglu_mlp(x, w_gate, w_up, w_down, b_gate, b_up, b_down)
     gated = silu(linear(x, w_gate, b_gate)) * linear(x, w_up, b_up)        # (..., F)
     return linear(gated, w_down, b_down)
+
+
+def sequence_log_prob(logits, target, ignore_index=-100):
+    """sum over t of log_softmax(logits[b, t])[target[b, t]] for logits (B, T, V) and integer
+    targets (B, T), positions whose target is ignore_index left out: (B,)."""
+    target = checks.as_array(target)
+    valid = checks.check_sequence_log_prob(logits, target, ignore_index)     # (B, T) bool
+    B, T, _ = logits.shape
+    log_probs = log_softmax(logits, dim=-1)                                  # (B, T, V)
+    rows, positions = np.arange(B)[:, None], np.arange(T)[None, :]
+    picked = log_probs[rows, positions, np.where(valid, target, 0)]          # (B, T)
+    return (picked * valid.astype(logits.dtype)).sum(dim=1)
+
+
+def dpo_loss(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+             reference_rejected_logps, beta=0.1, reduction="mean"):
+    """-log sigmoid(beta * ((pc - rc) - (pr - rr))) per pair, each argument (B,); the mean
+    over the pairs ("mean"), their sum ("sum") or the B losses ("none")."""
+    (pc, pr, rc, rr), beta = checks.check_dpo(
+        (policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
+         reference_rejected_logps), beta, reduction)
+    margins = beta * ((pc - rc) - (pr - rr))          # chosen reward - rejected reward, (B,)
+    losses = -log_sigmoid(margins)
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    return total / max(len(losses), 1) if reduction == "mean" else total
+
+
+def log_sigmoid(x):
+    """log sigmoid(x) = log(e^x / (e^0 + e^x)): the log-softmax of the pair (0, x), taken at
+    x. The log-softmax subtracts the larger of the two first, so no e^x overflows (the direct
+    sigmoid(x).log() gives -inf for x = -200 in float32), and its gradient is right at 0."""
+    zeros = tensor(np.zeros(x.shape, x.dtype))
+    return log_softmax(stack([zeros, x], dim=-1), dim=-1)[..., 1]

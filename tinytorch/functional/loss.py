@@ -19,17 +19,10 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, ignore_index, reduction):
         valid = target != ignore_index             # checked by checks.check_targets
-        rows = np.arange(len(target))
         safe_target = np.where(valid, target, 0)
-
-        shifted = logits - np.max(logits, axis=1, keepdims=True)   # e^x cannot overflow
-        picked = shifted[rows, safe_target]
-        probs = np.exp(shifted, out=shifted)
-        sums = np.sum(probs, axis=1, keepdims=True)
-        # -log p[target] = log sum_j e^shifted_j - shifted[target]
-        row_losses = np.log(sums[:, 0]) - picked
+        target_log_probs, probs = log_softmax_at(logits, safe_target)
+        row_losses = 0.0 - target_log_probs       # not -x: a certain target's loss is +0, not -0
         row_losses *= valid
-        probs /= sums
 
         ctx.save_for_backward(probs, valid, safe_target)
         ctx.reduction = reduction
@@ -53,3 +46,16 @@ class CrossEntropy(Function):
         grad_logits *= row_scale[:, None]
         return grad_logits, None, None, None
         # END EXERCISE cross_entropy_backward
+
+
+def log_softmax_at(logits, target):
+    """(log softmax(logits_n)[target_n] (N,), softmax(logits) (N, C)) for logits (N, C) and
+    class ids target (N,): what a loss on the target's log-probability needs forward (the
+    first) and backward (the second, as p - onehot(target) is its gradient)."""
+    shifted = logits - np.max(logits, axis=1, keepdims=True)   # e^x cannot overflow
+    picked = shifted[np.arange(len(target)), target]
+    probs = np.exp(shifted, out=shifted)
+    sums = np.sum(probs, axis=1, keepdims=True)
+    probs /= sums
+    # log p[target] = shifted[target] - log sum_j e^shifted_j
+    return picked - np.log(sums[:, 0]), probs
