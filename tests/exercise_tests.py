@@ -52,13 +52,10 @@ CHAPTERS = {
     },
     "07_attention.py": {
         "causal_attention": [f"{GRADED}attention.py::TestCausalAttention"],
-        "repeat_kv": [f"{GRADED}modern_parts.py::TestRepeatKv"],
     },
     "08_transformer_block.py": {
         "layer_norm_backward": [f"{GRADED}block.py::TestLayerNormBackward"],
         "gelu_derivative": [f"{GRADED}block.py::TestGeluDerivative"],
-        "rms_norm_backward": [f"{GRADED}modern_parts.py::TestRmsNormBackward"],
-        "swiglu_backward": [f"{GRADED}modern_parts.py::TestSwigluBackward"],
     },
     "09_sampling.py": {
         "top_k_filter": [f"{GRADED}sampling.py::TestTopKFilter"],
@@ -88,6 +85,11 @@ CHAPTERS = {
     },
     "16_positions.py": {
         "apply_rotation": [f"{GRADED}modern_parts.py::TestApplyRotation"],
+    },
+    "17_modern_block.py": {
+        "rms_norm_backward": [f"{GRADED}modern_parts.py::TestRmsNormBackward"],
+        "swiglu_backward": [f"{GRADED}modern_parts.py::TestSwigluBackward"],
+        "repeat_kv": [f"{GRADED}modern_parts.py::TestRepeatKv"],
     },
     "22_dpo.py": {
         "dpo_loss": [f"{GRADED}dpo.py::TestDpoLoss"],
