@@ -377,7 +377,9 @@ class GPT(nn.Module):
 
     def extra_repr(self):
         c = self.config
-        parts = ", ".join(f"{name}={getattr(c, name)!r}" for name, gpt2 in PARTS_OF_GPT2.items()
+        gpt2_sizes = {"n_kv_head": c.n_head, "head_size": c.n_embd // c.n_head}
+        parts = ", ".join(f"{name}={getattr(c, name)!r}"
+                          for name, gpt2 in {**PARTS_OF_GPT2, **gpt2_sizes}.items()
                           if getattr(c, name) != gpt2)
         return (f"vocab_size={c.vocab_size}, block_size={c.block_size}, n_layer={c.n_layer}, "
                 f"n_head={c.n_head}, n_embd={c.n_embd}, dropout={c.dropout}, bias={c.bias}, "

@@ -91,6 +91,9 @@ CHAPTERS = {
         "swiglu_backward": [f"{GRADED}modern_parts.py::TestSwigluBackward"],
         "repeat_kv": [f"{GRADED}modern_parts.py::TestRepeatKv"],
     },
+    "18_load_open_model.py": {
+        "bfloat16_to_float32": [f"{GRADED}open_model.py::TestBfloat16ToFloat32"],
+    },
     "22_dpo.py": {
         "dpo_loss": [f"{GRADED}dpo.py::TestDpoLoss"],
     },

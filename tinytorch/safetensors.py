@@ -241,7 +241,20 @@ def _widened(stored, dtype_name):
     """A stored array as NumPy can compute with it: BF16's 16-bit words as float32 (new),
     anything else as it is (a view)."""
     if dtype_name == "BF16":
-        # bfloat16 is the top half of a float32 (same sign and exponent bits, 7 mantissa
-        # bits instead of 23): shifting it into the high 16 bits gives that float32 exactly.
-        return (stored.astype(np.uint32) << 16).view(np.float32)
+        return bfloat16_to_float32(stored)
     return stored
+
+
+def bfloat16_to_float32(words):
+    """The float32 values of bfloat16 numbers given as their raw 16-bit words.
+
+    words: a uint16 array of any shape (0-d and empty included), possibly a read-only or
+    non-contiguous view of a file's bytes; it is left as it is. Returns a new, writable float32
+    array of the same shape holding exactly the numbers the words encode: bfloat16 is the top
+    half of a float32 (the same sign bit and 8 exponent bits, 7 of the 23 mantissa bits), so
+    word w is the float32 whose bits are w followed by 16 zero bits. Every word converts
+    exactly, signed zeros, subnormals, infinities and NaNs included.
+    """
+    # BEGIN EXERCISE bfloat16_to_float32: widen to uint32, shift left by 16, view the bits as float32
+    return (words.astype(np.uint32) << 16).view(np.float32)
+    # END EXERCISE bfloat16_to_float32
