@@ -357,10 +357,13 @@ def hf_config(config, extra=None):
     return hf
 
 
-def save_pretrained(model, directory, extra_config=None):
+def save_pretrained(model, directory, extra_config=None, dtype="float32"):
     """Write model.safetensors and config.json into `directory` in the Hugging Face layout of
     the model's family (GPT-2's Conv1D layout and names, or Llama's, Qwen2's or Qwen3's), and
     generation_config.json if the model came with one.
+
+    dtype: "float32" (exact) or "bfloat16" (each weight rounded to nearest: half the bytes, the
+    way open checkpoints ship; loading it back gives those rounded values).
 
     extra_config: more config.json entries, e.g. {"eos_token_id": 0} from the tokenizer; they
     override the special-token ids the model was loaded with. Each file is written to a
@@ -371,6 +374,8 @@ def save_pretrained(model, directory, extra_config=None):
         raise ValueError(f"this model has LoRA layers ({lora[0]}, ...), which a Hugging Face "
                          f"layout cannot hold; fold them into the weights first with "
                          f"gpt.finetune.lora.merge_lora(model)")
+    if dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {dtype!r}")
     config = model.config
     check_saveable(config)
     if is_gpt2(config):
@@ -387,11 +392,13 @@ def save_pretrained(model, directory, extra_config=None):
         own = {key: value for key, value in config.to_dict().items() if key != "fused"}
         settings = {"model_type": OWN_MODEL_TYPE, "architectures": [type(model).__name__],
                     "gpt_config": own}
+    if dtype == "bfloat16":
+        settings["torch_dtype"] = dtype
     settings.update(getattr(model, "special_token_ids", None) or {})
     settings.update(extra_config or {})
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    safetensors.save_file(tensors, directory / WEIGHTS_FILE)
+    safetensors.save_file(tensors, directory / WEIGHTS_FILE, bfloat16=dtype == "bfloat16")
     write_json(directory / CONFIG_FILE, settings)
     if getattr(model, "generation_config", None):
         write_json(directory / GENERATION_CONFIG_FILE, model.generation_config)

@@ -393,10 +393,11 @@ class GPT(nn.Module):
         """A GPT-2 from a Hugging Face directory (config.json + model.safetensors)."""
         return load_pretrained(cls, directory, fused=fused)
 
-    def save_pretrained(self, directory, extra_config=None):
-        """Write config.json and model.safetensors in Hugging Face's GPT-2 layout;
-        extra_config adds config.json entries (e.g. the tokenizer's eos_token_id)."""
-        save_pretrained(self, directory, extra_config)
+    def save_pretrained(self, directory, extra_config=None, dtype="float32"):
+        """Write config.json and model.safetensors in the Hugging Face layout of the model's
+        family; extra_config adds config.json entries (e.g. the tokenizer's eos_token_id);
+        dtype "bfloat16" rounds the weights to half the bytes (see gpt/hf_checkpoint.py)."""
+        save_pretrained(self, directory, extra_config, dtype)
 
     # The loop of gpt/generate.py, with this model as its first argument: `model.generate(idx,
     # 20)` is `generate(model, idx, 20)`, and `s` in a debugger steps straight into it.

@@ -44,11 +44,13 @@ _ALIGNMENT_ORDER = ["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32
 _MAX_HEADER = 100_000_000    # the reference reader's limit; a larger N means a corrupt file
 
 
-def save_file(tensors, path, metadata=None):
+def save_file(tensors, path, metadata=None, bfloat16=False):
     """Write `{name: ndarray}` (float64, float32, float16 or int64) to `path`, atomically.
 
     `metadata` is an optional `{str: str}`; `{"format": "pt"}` is always added, because
-    Hugging Face transformers refuses a file without it.
+    Hugging Face transformers refuses a file without it. bfloat16=True writes every float32
+    tensor as BF16 (rounded to nearest, half the bytes), as today's open checkpoints ship;
+    each is converted as it is written, so no second copy of the whole set is made.
     """
     metadata = {**(metadata or {}), "format": "pt"}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
@@ -60,15 +62,18 @@ def save_file(tensors, path, metadata=None):
         if native not in _WRITABLE:
             raise TypeError(f"save_file: {name!r} is {array.dtype}; safetensors writing here "
                             f"supports float64, float32, float16 and int64")
-        entries.append((_WRITABLE[native], name, array))
+        dtype_name = _WRITABLE[native]
+        entries.append(("BF16" if bfloat16 and dtype_name == "F32" else dtype_name, name,
+                        array))
     entries.sort(key=lambda e: (-_ALIGNMENT_ORDER.index(e[0]), e[1]))
 
     header = {"__metadata__": dict(sorted(metadata.items()))}
     offset = 0
     for dtype_name, name, array in entries:
+        nbytes = array.size * _DTYPES[dtype_name].itemsize
         header[name] = {"dtype": dtype_name, "shape": list(array.shape),
-                        "data_offsets": [offset, offset + array.nbytes]}
-        offset += array.nbytes
+                        "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
     # Compact JSON, non-ASCII names as raw UTF-8: what serde_json (the reference) writes.
     header_bytes = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
     header_bytes += b" " * (-len(header_bytes) % 8)
@@ -77,6 +82,8 @@ def save_file(tensors, path, metadata=None):
         file.write(struct.pack("<Q", len(header_bytes)))
         file.write(header_bytes)
         for dtype_name, _, array in entries:
+            if dtype_name == "BF16":
+                array = float32_to_bfloat16(array)
             # astype to the little-endian dtype is a no-op on little-endian machines.
             file.write(np.ascontiguousarray(array, dtype=_DTYPES[dtype_name]).data)
 
@@ -258,3 +265,19 @@ def bfloat16_to_float32(words):
     # BEGIN EXERCISE bfloat16_to_float32: widen to uint32, shift left by 16, view the bits as float32
     return (words.astype(np.uint32) << 16).view(np.float32)
     # END EXERCISE bfloat16_to_float32
+
+
+def float32_to_bfloat16(values):
+    """The bfloat16 words (uint16, the same shape) of the numbers nearest to float32 `values`:
+    the top 16 bits of each, rounded to nearest with ties to even, as PyTorch's
+    tensor.to(torch.bfloat16) rounds. Values beyond bfloat16's largest round to infinity, as
+    float32's do; a NaN stays a NaN (made quiet, so that dropping its low bits cannot turn it
+    into an infinity)."""
+    bits = np.asarray(values, dtype=np.float32).view(np.uint32)
+    # Adding just under half of the dropped range, plus the last kept bit, then dropping the low
+    # 16 bits rounds to nearest, ties to even. It cannot overflow: only NaNs lie that high.
+    rounded = ((bits + (0x7FFF + ((bits >> 16) & 1))) >> 16).astype(np.uint16)
+    nan = np.isnan(bits.view(np.float32))
+    if nan.any():
+        rounded[nan] = (bits[nan] >> 16).astype(np.uint16) | 0x0040
+    return rounded

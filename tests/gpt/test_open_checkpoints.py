@@ -126,3 +126,26 @@ def test_saved_and_reloaded_the_model_is_the_same(loaded, name, tmp_path):
     assert again.config == model.config
     for (name_a, a), (name_b, b) in zip(model.named_parameters(), again.named_parameters()):
         assert name_a == name_b and np.array_equal(a.data, b.data), name_a
+
+
+@pytest.mark.parametrize("name", ["llama-tiny", "qwen3-sharded-f16"])
+def test_saved_in_bfloat16_the_model_is_its_weights_rounded(loaded, name, tmp_path):
+    from tinytorch.safetensors import TensorFile, bfloat16_to_float32, float32_to_bfloat16
+    model, reference, _ = loaded[name]
+    model.save_pretrained(tmp_path / "f32")
+    model.save_pretrained(tmp_path / "bf16", dtype="bfloat16")
+    assert json.loads((tmp_path / "bf16" / "config.json").read_text())["torch_dtype"] == \
+        "bfloat16"
+    with TensorFile(tmp_path / "bf16" / "model.safetensors") as tensors:
+        assert {tensors.dtype_name(name) for name in tensors} == {"BF16"}
+    sizes = [(tmp_path / kind / "model.safetensors").stat().st_size for kind in ("f32", "bf16")]
+    assert sizes[1] < 0.51 * sizes[0]
+    again = GPT.from_pretrained(tmp_path / "bf16")
+    for (name_a, a), (_, b) in zip(model.named_parameters(), again.named_parameters()):
+        np.testing.assert_array_equal(b.data, bfloat16_to_float32(float32_to_bfloat16(a.data)),
+                                      err_msg=name_a)
+    # a model of rounded weights still predicts what the float32 one does, roughly
+    logits, _ = again(np.array([reference["prompt_ids"]]))
+    assert np.abs(logits.data[0] - np.array(reference["logits"])).max() < 0.1   # 0.037, 0.042
+    with pytest.raises(ValueError, match="dtype must be 'float32' or 'bfloat16', got 'int8'"):
+        model.save_pretrained(tmp_path / "bad", dtype="int8")

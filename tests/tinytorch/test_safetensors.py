@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
-from tinytorch.safetensors import load_file, read_metadata, save_file
+from tinytorch.safetensors import (bfloat16_to_float32, float32_to_bfloat16, load_file,
+                                  read_metadata, save_file)
 
 
 def build_file(path, header, data):
@@ -214,3 +215,55 @@ def test_resaving_gpt2_tiny_reproduces_the_file(shared_data, tmp_path):
     copy = tmp_path / "model.safetensors"
     save_file(load_file(path), copy, metadata=read_metadata(path))
     assert copy.read_bytes() == path.read_bytes()
+
+
+# ----- writing bfloat16 --------------------------------------------------------------------------
+
+def test_float32_to_bfloat16_rounds_to_nearest_with_ties_to_even_by_hand():
+    # 1 + 2^-8 lies halfway between bfloat16's 1.0 (0x3F80) and 1 + 2^-7 (0x3F81): to even,
+    # 0x3F80; 1 + 3 * 2^-8 halfway between 0x3F81 and 0x3F82: to even, 0x3F82
+    values = np.array([1.0, 1.0 + 2 ** -8, 1.0 + 3 * 2 ** -8, 1.0 + 2 ** -8 + 2 ** -20,
+                       -2.0, -0.0, np.inf, -np.inf, 3.4028235e38, -3.4028235e38, 2.0 ** -133],
+                      dtype=np.float32)
+    assert [hex(w) for w in float32_to_bfloat16(values)] == [
+        "0x3f80", "0x3f80", "0x3f82", "0x3f81", "0xc000", "0x8000", "0x7f80", "0xff80",
+        "0x7f80", "0xff80", "0x1"]             # float32's largest is past bfloat16's: inf
+
+
+def test_every_bfloat16_value_converts_back_to_its_own_word_and_nans_stay_nans():
+    words = np.arange(2 ** 16, dtype=np.uint32).astype(np.uint16)
+    values = bfloat16_to_float32(words)
+    back = float32_to_bfloat16(values)
+    nan = np.isnan(values)
+    np.testing.assert_array_equal(back[~nan], words[~nan])
+    assert np.isnan(bfloat16_to_float32(back[nan])).all()
+    # a NaN whose top 16 bits alone would read as infinity stays a NaN
+    assert np.isnan(bfloat16_to_float32(float32_to_bfloat16(
+        np.array([0x7F800001], np.uint32).view(np.float32))))
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (7,), (3, 4, 5)])
+def test_bfloat16_rounding_is_within_half_a_unit_in_the_last_place(shape):
+    values = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32) * 50
+    rounded = bfloat16_to_float32(float32_to_bfloat16(values))
+    assert rounded.shape == shape and rounded.dtype == np.float32
+    assert np.all(np.abs(rounded - values) <= np.abs(values) * 2.0 ** -8)
+    transposed = values.T if values.ndim > 1 else values         # a strided view converts too
+    np.testing.assert_array_equal(float32_to_bfloat16(transposed),
+                                  float32_to_bfloat16(np.ascontiguousarray(transposed)))
+
+
+def test_save_file_writes_float32_tensors_as_bf16_when_asked(tmp_path):
+    weight = np.array([[1.0, 1.0 + 2 ** -8], [-3.0, 0.1]], dtype=np.float32)
+    steps = np.array([3, 4], dtype=np.int64)
+    save_file({"w": weight, "steps": steps}, tmp_path / "m.safetensors", bfloat16=True)
+    raw = (tmp_path / "m.safetensors").read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + length])
+    assert header["w"] == {"dtype": "BF16", "shape": [2, 2], "data_offsets": [16, 24]}
+    assert header["steps"]["dtype"] == "I64"                    # only float32 is rounded
+    words = np.frombuffer(raw[8 + length + 16:8 + length + 24], dtype="<u2")
+    assert [hex(w) for w in words] == ["0x3f80", "0x3f80", "0xc040", "0x3dcd"]
+    loaded = load_file(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(loaded["w"], bfloat16_to_float32(float32_to_bfloat16(weight)))
+    np.testing.assert_array_equal(loaded["steps"], steps)
