@@ -40,7 +40,7 @@ from gpt import GPT
 from gpt import hf_llama
 from gpt.hf_checkpoint import open_weights, read_config
 from gpt.tokenizers import encode_prompt, load_tokenizer, stop_ids
-from tinytorch.safetensors import bfloat16_to_float32
+from tinytorch.safetensors import bfloat16_to_float32, float32_to_bfloat16
 
 FAST = os.environ.get("EXAMPLES_FAST") == "1"
 GREEDY_TOKENS = 12 if FAST else 30
@@ -103,11 +103,8 @@ with open_weights(directory) as weights:
     print(f"stored as {', '.join(sorted(set(stored_as.values())))}, held as float32")
     # bfloat16, as real checkpoints ship: the first few weights of the embedding, rounded to
     # bfloat16's 8 significant bits and read back the way a bf16 file is read
-    first = np.ascontiguousarray(model.transformer.wte.weight.data[0, :4])             # (4,)
-    bits = first.view(np.uint32)
-    # keep the top 16 bits, rounded to nearest (ties to even): add just under half of the
-    # dropped part's range, plus the last kept bit, then drop the low 16 bits
-    words = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    first = model.transformer.wte.weight.data[0, :4]                                  # (4,)
+    words = float32_to_bfloat16(first)          # the top 16 bits of each, rounded to nearest
     # breakpoint: `first`, `[hex(w) for w in words]` (the top 16 bits of each float32), then
     #   `n` and `as_bf16`, `first - as_bf16` (what bfloat16 loses)
     as_bf16 = bfloat16_to_float32(words)
