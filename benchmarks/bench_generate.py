@@ -20,10 +20,22 @@ the rest of the machine) and of one run for 124M (its uncached run alone takes m
 load average is printed before and after, since other work on a 2-core machine slows
 everything, and OpenBLAS's two threads especially.
 Both runs must produce the same tokens: a cache that changed the output would be a bug.
+
+qwen3-0.6b (`--models qwen3-0.6b`, also in the default run): Qwen3-0.6B's shape with random
+weights (28 layers, 1024 wide, 16 query heads sharing 8 key/value heads of size 128, SwiGLU
+3072, q/k norms, vocabulary 151,936, tied head: 596M parameters). Decoding one token reads
+every weight once (the tied head whole, the embedding one row), so its speed is bounded by
+memory bandwidth: the weight-streaming limit is the bandwidth of a large np.copyto (bytes read
+plus bytes written per second, measured in the same run) divided by those bytes. It prints the
+median time per decoded token after a 32-token prompt, tokens/s against that limit (target: at
+least 80%), and the time and peak memory of loading the model from a bfloat16 checkpoint (as
+Qwen ships it) in a fresh process.
 """
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +49,13 @@ MODELS = {
     "small": dict(vocab_size=65, block_size=512, n_layer=4, n_head=4, n_embd=128),
     "124M": dict(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768),
 }
+OPEN_MODELS = {
+    "qwen3-0.6b": dict(vocab_size=151936, block_size=1024, n_layer=28, n_head=16, n_kv_head=8,
+                       head_size=128, n_embd=1024, mlp_hidden=3072, norm="rmsnorm",
+                       positions="rotary", mlp="swiglu", bias=False, qk_norm=True,
+                       tie_embeddings=True, rope_theta=1000000.0),
+}
+STREAMING_TARGET = 0.8        # decoded tokens/s over the weight-streaming limit
 SMALL_CACHE_TARGET = 5.0      # cached / uncached tokens per second, small model
 GPT2_CACHED_REFERENCE = 60.0  # tokens/s with the cache, 124M, 2 cores, float32
 
@@ -51,14 +70,95 @@ def time_generate(model, prompt, new_tokens, use_cache, repeats):
     return tokens, best
 
 
+def copy_bandwidth(megabytes=512, repeats=5):
+    """Bytes read plus bytes written per second by np.copyto of a large float32 array (the
+    fastest of `repeats`): what streaming memory costs on this machine now."""
+    source = np.ones(megabytes * 2 ** 20 // 4, dtype=np.float32)
+    target = np.empty_like(source)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(target, source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.nbytes / best
+
+
+def bytes_read_per_token(model):
+    """The weight bytes one decoding step reads: every parameter, but one row of the token
+    embedding (a tied head reads the embedding whole once more, as the output matrix)."""
+    config = model.config
+    embedding = model.transformer.wte.weight.data
+    total = sum(p.data.nbytes for p in model.parameters()) - embedding.nbytes
+    total += embedding[0].nbytes
+    return total + (embedding.nbytes if config.tie_embeddings else 0)
+
+
+def decode_seconds_per_token(model, prompt, new_tokens):
+    """The median time between consecutive tokens of a greedy run with the KV cache: the cost
+    of one decoding step, without the prompt's."""
+    stamps = []
+    model.generate(prompt, new_tokens, temperature=0,
+                   on_token=lambda token: stamps.append(time.perf_counter()))
+    return float(np.median(np.diff(stamps)))
+
+
+LOAD_SCRIPT = """
+import resource, sys, time
+sys.path.insert(0, sys.argv[2])
+start = time.perf_counter()
+from gpt import GPT
+model = GPT.from_pretrained(sys.argv[1])
+seconds = time.perf_counter() - start
+params = sum(p.data.nbytes for p in model.parameters())
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, params)
+"""
+
+
+def load_figures(model):
+    """(seconds, peak resident bytes, parameter bytes, file bytes) of GPT.from_pretrained on
+    `model` saved in bfloat16, in a fresh Python (the peak is that process's alone)."""
+    with tempfile.TemporaryDirectory() as directory:
+        model.save_pretrained(directory, dtype="bfloat16")
+        file_bytes = (Path(directory) / "model.safetensors").stat().st_size
+        result = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, directory, str(ROOT)],
+                                capture_output=True, text=True, check=True)
+    seconds, peak, params = result.stdout.split()
+    return float(seconds), int(peak), int(params), file_bytes
+
+
+def bench_open_model(name, prompt_tokens, new_tokens):
+    config = GPTConfig(**OPEN_MODELS[name])
+    start = time.perf_counter()
+    model = GPT(config, seed=0)
+    print(f"{name}: {model.num_parameters():,} parameters, built in "
+          f"{time.perf_counter() - start:.0f} s", flush=True)
+    prompt = np.random.default_rng(0).integers(0, config.vocab_size, size=(1, prompt_tokens))
+    model.generate(prompt, 2, temperature=0)                    # warm up
+    bandwidth = copy_bandwidth()
+    per_token = bytes_read_per_token(model)
+    seconds = decode_seconds_per_token(model, prompt, new_tokens)
+    bandwidth = max(bandwidth, copy_bandwidth())               # before and after: the best
+    limit = bandwidth / per_token
+    print(f"{name}: copy bandwidth {bandwidth / 1e9:.1f} GB/s (read + written), "
+          f"{per_token / 1e9:.2f} GB of weights read per token: limit {limit:.1f} tokens/s")
+    print(f"{name}: {1 / seconds:.1f} tokens/s decoding with the cache ({seconds * 1e3:.1f} "
+          f"ms/token, median of {new_tokens - 1}): {1 / seconds / limit:.0%} of the limit "
+          f"(target >= {STREAMING_TARGET:.0%}): "
+          f"{'ok' if 1 / seconds >= STREAMING_TARGET * limit else 'MISSED'}", flush=True)
+    load_seconds, peak, params, file_bytes = load_figures(model)
+    print(f"{name}: loading its bfloat16 checkpoint ({file_bytes / 2 ** 30:.2f} GiB) takes "
+          f"{load_seconds:.1f} s and at most {peak / 2 ** 30:.2f} GiB of memory, for "
+          f"{params / 2 ** 30:.2f} GiB of float32 parameters")
+
+
 def load_average():
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="small,124M",
-                        help="comma-separated, from: " + ", ".join(MODELS))
+    parser.add_argument("--models", default="small,124M,qwen3-0.6b",
+                        help="comma-separated, from: " + ", ".join([*MODELS, *OPEN_MODELS]))
     parser.add_argument("--new-tokens", type=int, default=256)
     parser.add_argument("--prompt-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3, help="runs of the small model; "
@@ -66,8 +166,9 @@ def main():
     args = parser.parse_args()
     names = [name.strip() for name in args.models.split(",")]
     for name in names:
-        if name not in MODELS:
-            parser.error(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+        if name not in MODELS and name not in OPEN_MODELS:
+            parser.error(f"unknown model {name!r}; choose from "
+                         f"{', '.join([*MODELS, *OPEN_MODELS])}")
 
     print(f"numpy {np.__version__}, {os.cpu_count()} cores, OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}, OPENBLAS_CORETYPE="
@@ -76,6 +177,9 @@ def main():
     print(f"greedy, {args.prompt_tokens}-token prompt, {args.new_tokens} new tokens, float32\n")
     rows = []
     for name in names:
+        if name in OPEN_MODELS:
+            bench_open_model(name, args.prompt_tokens, min(args.new_tokens, 64))
+            continue
         config = GPTConfig(**MODELS[name])
         model = GPT(config, seed=0)
         prompt = np.random.default_rng(0).integers(0, config.vocab_size,
