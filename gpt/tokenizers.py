@@ -164,8 +164,7 @@ def require_end_of_text(tokenizer, why="instruction fine-tuning needs one to mar
     needed."""
     eot = end_of_text_id(tokenizer)
     if eot is None:
-        raise ValueError(f"this model's tokenizer has no {END_OF_TEXT} token (nor another "
-                         f"family's name for it: {', '.join(END_OF_TEXT_NAMES[1:])}); {why}")
+        raise ValueError(f"this model's tokenizer has no {END_OF_TEXT} token; {why}")
     return eot
 
 
