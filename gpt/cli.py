@@ -20,7 +20,7 @@ from tinytorch.serialization import atomic_write
 from .config import ARCHITECTURES, MLPS, NORMS, POSITIONS
 from .safeguards.memory import NotEnoughMemory
 from .sampling import check_generation_arguments
-from .tokenizers import encode_prompt, load_tokenizer, start_ids, stop_ids
+from .tokenizers import encode_prompt, load_tokenizer, output_bytes, start_ids, stop_ids
 from .train import STATE_FILE, TrainConfig, saved_config, train
 
 USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   # a diverging --lr
@@ -249,7 +249,7 @@ def run_sample(args, out=None):
 
     def show(token):                                 # token (1,): this step's new token
         if token[0] not in np.atleast_1d(stop if stop is not None else []):
-            out.write(decoder.decode(tokenizer.decode_bytes([int(token[0])])))
+            out.write(decoder.decode(output_bytes(tokenizer, token)))
             out.flush()
 
     model.generate(np.array([prompt]), args.max_new_tokens, args.temperature, args.top_k,
@@ -475,7 +475,7 @@ def run_lens(args, out=None):
     out = out or sys.stdout
     model = GPT.from_pretrained(args.model)
     tokenizer = load_tokenizer(args.model)
-    ids = tokenizer.encode(args.text, allowed_special="all")
+    ids = encode_prompt(tokenizer, args.text)          # the checkpoint's template (BOS)
     if not ids:
         raise ValueError("the text is empty")
     lens = logit_lens(model, np.array([ids]))[:, 0, -1]             # (n_layer + 1, V)

@@ -3,8 +3,9 @@ Qwen3 with gpt.hf_llama's names (`model_type` in config.json says which).
 
 A directory holds `config.json` (the shape) and `model.safetensors`, or, for a large model,
 several shards listed by `model.safetensors.index.json`. The weights may be stored as F32, BF16
-or F16; the model computes in float32. The files are memory-mapped and each tensor is copied
-into its parameter in turn, so loading holds at most one extra tensor, never a second model.
+or F16; the model computes in float32. The model is built without drawing random weights, the
+files are memory-mapped and each tensor is converted straight into its parameter, so loading a
+Llama or Qwen model holds no second copy of any tensor (a GPT-2 is read whole, then copied).
 generation_config.json, when there is one, is kept with the model (`model.generation_config`):
 its end-of-sequence ids (one or a list) end generation.
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytorch import safetensors
+from tinytorch import nn, safetensors
 from tinytorch.serialization import write_json
 
 from . import hf_llama
@@ -168,7 +169,9 @@ def load_pretrained(model_class, directory, fused=True):
                          f"model: use it with `python -m gpt classify`, or give the language "
                          f"model it was made from")
     config = config_from_hf(hf, fused=fused, source=source)
-    model = model_class(config, seed=0)
+    # Every parameter is read from the file next: drawing random weights first would cost
+    # their time and float64 temporaries twice the size of the largest tensor.
+    model = nn.utils.skip_init(model_class, config, seed=0)
     kind = model_type(hf, source)
     if kind == "gpt2":
         load_weights_into(model, directory, hf_to_state_dict(read_weights(directory)))
@@ -201,14 +204,15 @@ def fill_parameters(model, weights, names):
     for name, hf_names in names.items():
         param, row = params[name], 0
         for hf_name in hf_names:
-            piece = weights[hf_name]
-            check_finite(weights.path_of(hf_name), hf_name, piece)
-            if piece.shape[1:] != param.shape[1:] or row + len(piece) > len(param.data):
+            shape = weights.shape_of(hf_name)
+            if shape[1:] != param.shape[1:] or row + shape[0] > len(param.data):
                 raise ValueError(f"{weights.path_of(hf_name)}: tensor {hf_name!r} has shape "
-                                 f"{piece.shape}, which does not fit {name} {param.shape} "
+                                 f"{shape}, which does not fit {name} {param.shape} "
                                  f"({CONFIG_FILE}'s sizes)")
-            param.data[row:row + len(piece)] = piece        # converted to float32 in place
-            row += len(piece)
+            rows = param.data[row:row + shape[0]]
+            weights.read_into(hf_name, rows)              # converted to float32 in place
+            check_finite(weights.path_of(hf_name), hf_name, rows)
+            row += shape[0]
         if row != len(param.data):
             raise ValueError(f"{weights.describe()}: {', '.join(hf_names)} fill {row} of the "
                              f"{len(param.data)} rows of {name} ({CONFIG_FILE}'s sizes)")
@@ -248,6 +252,15 @@ class Weights(Mapping):
 
     def path_of(self, name):
         return self.shard_of[name]
+
+    def shape_of(self, name):
+        """The stored shape of tensor `name`, read from its file's header (no data read)."""
+        return tuple(self.files[self.shard_of[name]].header[name]["shape"])
+
+    def read_into(self, name, out):
+        """Tensor `name` copied into `out` as float32 with no copy in between (see
+        tinytorch.safetensors.TensorFile.read_into)."""
+        return self.files[self.shard_of[name]].read_into(name, out)
 
     def describe(self):
         paths = sorted(self.files)
@@ -324,6 +337,13 @@ def read_generation_config(directory):
 def check_finite(path, name, array):
     """A ValueError naming `path`, the tensor and its first bad element if `array` has
     values that are nan or inf, or that become inf as float32."""
+    if array.dtype.itemsize <= 4:
+        # A sum in float64 of float32 (or narrower) values is finite exactly when they all
+        # are (it cannot overflow), and NumPy sums through small buffers: no copy of a tensor
+        # the size of the largest, which loading must not hold.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.sum(array, dtype=np.float64)):
+                return
     with np.errstate(over="ignore"):                 # float64 beyond float32's range -> inf
         bad = ~np.isfinite(array.astype(np.float32, copy=False))
     if bad.any():

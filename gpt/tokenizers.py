@@ -127,6 +127,26 @@ def encode_text(tokenizer, text):
     return [*tokenizer.input_template.before, *tokenizer.encode_ordinary(text)]
 
 
+def output_bytes(tokenizer, ids):
+    """The bytes of token ids a model produced, as Hugging Face's decode gives them (see
+    without_padding)."""
+    return tokenizer.decode_bytes(without_padding(tokenizer, ids))
+
+
+def without_padding(tokenizer, ids):
+    """Token ids a model produced, less those past the tokenizer's last id: padding rows of the
+    embedding (Qwen2.5 and Qwen3 pad 151,665 tokens to 151,936 rows, and their logits are as
+    wide), which have no text; Hugging Face's decode gives none for them. The model can draw
+    such an id, as transformers' generate can. Ids inside the tokenizer's range that it does
+    not know stay, for decode to refuse."""
+    return [int(i) for i in ids if not is_padding_id(tokenizer, i)]
+
+
+def is_padding_id(tokenizer, token_id):
+    """True for an id of the model's embedding beyond the tokenizer's vocabulary (no text)."""
+    return int(token_id) >= tokenizer.vocab_size
+
+
 def stop_ids(tokenizer, model=None):
     """The ids that end a generated text (one id or a list): the checkpoint's own
     (generation_config.json's eos_token_id, which Llama 3 and Qwen instruct models give as a
@@ -140,7 +160,8 @@ def stop_ids(tokenizer, model=None):
 
 def require_end_of_text(tokenizer, why="instruction fine-tuning needs one to mark where a "
                                        "response ends"):
-    """The tokenizer's <|endoftext|> id, or a ValueError saying `why` it is needed."""
+    """The tokenizer's end-of-text id (END_OF_TEXT_NAMES), or a ValueError saying `why` it is
+    needed."""
     eot = end_of_text_id(tokenizer)
     if eot is None:
         raise ValueError(f"this model's tokenizer has no {END_OF_TEXT} token; {why}")

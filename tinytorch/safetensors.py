@@ -109,7 +109,8 @@ class TensorFile(Mapping):
     has) come back as read-only views of the file's bytes, with no copy at all; BF16 comes
     back converted to float32 (a new array: NumPy has no bfloat16). So a loader that copies
     each tensor into its parameter holds at most one extra tensor at a time, whatever the size
-    of the file. The header is checked as load_file checks it.
+    of the file, and one that uses `read_into` none. The header is checked as load_file
+    checks it.
     """
 
     def __init__(self, path):
@@ -130,6 +131,26 @@ class TensorFile(Mapping):
         begin, end = info["data_offsets"]
         stored = self._map[begin:end].view(_DTYPES[info["dtype"]]).reshape(info["shape"])
         return _widened(stored, info["dtype"])
+
+    def read_into(self, name, out):
+        """Copy tensor `name` into `out`, a float array of its shape (a parameter, its rows,
+        or a transposed view of it), converting on the way with no copy of the tensor in
+        between: BF16's words are widened inside `out`'s own bits, other dtypes cast by
+        np.copyto (a value beyond float32's range becomes inf)."""
+        info = self.header[name]
+        begin, end = info["data_offsets"]
+        stored = self._map[begin:end].view(_DTYPES[info["dtype"]]).reshape(info["shape"])
+        if tuple(info["shape"]) != out.shape:
+            raise ValueError(f"{self.path}: tensor {name!r} has shape {tuple(info['shape'])}, "
+                             f"not {out.shape}")
+        if info["dtype"] == "BF16" and out.dtype == np.float32:
+            bits = out.view(np.uint32)             # the same memory, read as 32-bit words
+            bits[...] = stored
+            bits <<= 16
+            return out
+        with np.errstate(over="ignore"):
+            np.copyto(out, _widened(stored, info["dtype"]), casting="unsafe")
+        return out
 
     def __iter__(self):
         return iter(self.header)
@@ -263,7 +284,9 @@ def bfloat16_to_float32(words):
     exactly, signed zeros, subnormals, infinities and NaNs included.
     """
     # BEGIN EXERCISE bfloat16_to_float32: widen to uint32, shift left by 16, view the bits as float32
-    return (words.astype(np.uint32) << 16).view(np.float32)
+    widened = words.astype(np.uint32)
+    widened <<= 16                         # in place: no second array of the tensor's size
+    return widened.view(np.float32)
     # END EXERCISE bfloat16_to_float32
 
 

@@ -106,7 +106,8 @@ class GPTClassifier(nn.Module):
             raise ValueError(f"{directory} is not a classifier: its config.json lists "
                              f"architectures {hf.get('architectures')}, not {expected} "
                              f"(make one with `python -m gpt finetune-classify`)")
-        model = cls(config, label_names_from_hf(hf, source), seed=0)
+        # every parameter is read from the file next (see gpt.hf_checkpoint.load_pretrained)
+        model = nn.utils.skip_init(cls, config, label_names_from_hf(hf, source), seed=0)
         if model_type(hf, source) == "gpt2":
             tensors = read_weights(directory)
             if "score.weight" not in tensors:

@@ -38,7 +38,9 @@ from tinytorch import nn
 
 from ..seeds import stream
 
-DEFAULT_TARGETS = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
+# Every projection of a block: attention's q/k/v (c_attn) and o (c_proj), the MLP's gate
+# (SwiGLU's c_gate: Llama, Qwen), up (c_fc) and down (c_proj); a layer a model lacks is skipped.
+DEFAULT_TARGETS = ("attn.c_attn", "attn.c_proj", "mlp.c_gate", "mlp.c_fc", "mlp.c_proj")
 
 
 class LoRALinear(nn.Module):

@@ -27,7 +27,8 @@ from ..data import batches
 from ..safeguards.checks import integer, optional_integer
 from ..safeguards.output_dir import atomic_directory
 from ..seeds import stream
-from ..tokenizers import encode_text, require_end_of_text, save_tokenizer, token_ids_config
+from ..tokenizers import (encode_text, require_end_of_text, save_tokenizer, token_ids_config,
+                          without_padding)
 from ..training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 from .instructions import (IGNORE_INDEX, collate, encode_and_drop_long, format_prompt,
                            read_records, split_records)
@@ -108,7 +109,12 @@ def response_text(tokenizer, new_ids, eot):
     new_ids = list(new_ids)
     if eot in new_ids:
         new_ids = new_ids[:new_ids.index(eot)]
-    return tokenizer.decode(new_ids).split(STOP_TEXT)[0].strip()
+    return text_of(tokenizer, new_ids).split(STOP_TEXT)[0].strip()
+
+
+def text_of(tokenizer, ids):
+    """Generated ids as text (an id of the embedding's padding, which has none, gives none)."""
+    return tokenizer.decode(without_padding(tokenizer, ids))
 
 
 def generate_response(model, tokenizer, record, max_new_tokens):
@@ -131,7 +137,7 @@ def answer_prompt(model, tokenizer, prompt, max_new_tokens):
 
     def collect(token):                 # token (1,); True stops once the answer is complete
         new_ids.append(int(token[0]))
-        return new_ids[-1] == eot or STOP_TEXT in tokenizer.decode(new_ids)
+        return new_ids[-1] == eot or STOP_TEXT in text_of(tokenizer, new_ids)
 
     model.generate(np.array([prompt]), min(max_new_tokens, room), temperature=0,
                    eos_token_id=eot, on_token=collect)

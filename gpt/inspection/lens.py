@@ -19,6 +19,7 @@ import tinytorch.functional as F
 from tinytorch.nn import evaluating
 
 from ..model import functional_for
+from ..tokenizers import is_padding_id
 
 
 def residual_streams(model, idx):
@@ -82,7 +83,9 @@ def lens_table(lens_logits, tokenizer, k):
     the k most likely next tokens, each with its probability. lens_logits (n_layer + 1, V):
     logit_lens's output at that position."""
     ids, probs = top_guesses(lens_logits, k)
-    pieces = [[bpe.render_token(tokenizer.decode_bytes([int(i)])) for i in row] for row in ids]
+    pieces = [[f"<padding id {i}>" if is_padding_id(tokenizer, i)     # no text (Qwen's rows)
+               else bpe.render_token(tokenizer.decode_bytes([int(i)])) for i in row]
+              for row in ids]
     width = max(len(piece) for row in pieces for piece in row)        # of the widest piece
     names = depth_names(len(lens_logits) - 1)
     name_width = max(map(len, names)) + 2

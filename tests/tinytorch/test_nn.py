@@ -354,3 +354,27 @@ def test_clipping_after_backward_changes_no_other_gradient():
     (a + b).sum().backward()
     clip_grad_norm_([a], max_norm=0.1)
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_skip_init_builds_a_module_without_drawing_its_weights():
+    """skip_init, as PyTorch's: the random initialisers leave the tensors alone inside it (a
+    loader fills them next), norms still start at one, and outside it drawing works again."""
+    marked = nn.Parameter(np.full((3, 5), 7.0, np.float32))
+    with nn.init.skipped():
+        nn.init.normal_(marked, generator=np.random.default_rng(0))
+        nn.init.kaiming_uniform_(marked, generator=np.random.default_rng(0))
+        with nn.init.skipped():
+            pass
+        nn.init.uniform_(marked, generator=np.random.default_rng(0))   # still skipping
+    assert (marked.data == 7.0).all()
+    norm = nn.utils.skip_init(nn.LayerNorm, 5)
+    assert (norm.weight.data == 1).all() and (norm.bias.data == 0).all()
+    layer = nn.utils.skip_init(nn.Linear, 4, 6, bias=True)
+    assert layer.weight.shape == (6, 4) and layer.weight.dtype == np.float32
+    nn.init.normal_(marked, generator=np.random.default_rng(0))
+    assert not (marked.data == 7.0).any()
+    with pytest.raises(ZeroDivisionError):        # an error inside leaves skipping off
+        with nn.init.skipped():
+            1 / 0
+    nn.init.uniform_(marked, 8.0, 9.0, generator=np.random.default_rng(0))
+    assert (marked.data >= 8.0).all()

@@ -90,6 +90,37 @@ def test_bf16_is_read_as_float32_by_hand_values(tmp_path):
     assert np.signbit(w[6])
 
 
+def test_read_into_converts_each_dtype_straight_into_the_target(tmp_path):
+    """TensorFile.read_into fills a parameter's rows, or a transposed view of it, with the
+    values load_file gives: BF16 words widened in the target's own bits, F16 and F64 cast."""
+    from tinytorch.safetensors import TensorFile
+    words = [0x3F80, 0xC000, 0x4049, 0x3E80, 0x7F80, 0x0001]
+    halves = np.array([[0.5, -1.25, 3.0], [65504.0, -0.0, 1e-7]], np.float16)
+    wide = np.array([1.5, 1e300], np.float64)
+    header = {"b": {"dtype": "BF16", "shape": [2, 3], "data_offsets": [0, 12]},
+              "h": {"dtype": "F16", "shape": [2, 3], "data_offsets": [12, 24]},
+              "d": {"dtype": "F64", "shape": [2], "data_offsets": [24, 40]}}
+    path = build_file(tmp_path / "mixed.safetensors", header,
+                      struct.pack("<6H", *words) + halves.tobytes() + wide.tobytes())
+    expected = load_file(path)
+    with TensorFile(path) as tensors:
+        target = np.full((5, 3), 9.0, np.float32)
+        tensors.read_into("b", target[1:3])                     # rows 1 and 2 of a parameter
+        np.testing.assert_array_equal(target[1:3], expected["b"])
+        assert (target[[0, 3, 4]] == 9.0).all()                 # the other rows untouched
+        transposed = np.zeros((3, 2), np.float32)
+        tensors.read_into("h", transposed.T)                     # a Conv1D-style (in, out)
+        np.testing.assert_array_equal(transposed.T, halves.astype(np.float32))
+        tensors.read_into("b", transposed.T)                     # BF16 into a strided view
+        np.testing.assert_array_equal(transposed.T, expected["b"])
+        narrow = np.zeros(2, np.float32)
+        tensors.read_into("d", narrow)
+        assert narrow.tolist() == [1.5, float("inf")]            # beyond float32: inf
+        with pytest.raises(ValueError, match=r"mixed.safetensors: tensor 'h' has shape "
+                                             r"\(2, 3\), not \(3, 2\)"):
+            tensors.read_into("h", transposed)
+
+
 def test_reads_integer_and_bool_dtypes_from_a_hand_built_file(tmp_path):
     header = {
         "__metadata__": {"note": "by hand"},

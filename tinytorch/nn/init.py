@@ -1,11 +1,29 @@
 """Initialisers: fill a tensor's data in place, from an np.random.Generator.
 
 PyTorch's names end in an underscore (they modify in place); the plain names from DESIGN.md
-are the same functions.
+are the same functions. Inside `skipped()` (what tinytorch.nn.utils.skip_init uses) the random
+ones leave the tensor as it is: for a model whose every weight is about to be read from a file.
 """
+import contextlib
 import math
 
 import numpy as np
+
+_skipping = False          # True inside skipped(): the random initialisers do nothing
+
+
+@contextlib.contextmanager
+def skipped():
+    """Inside the block, normal_, uniform_ and kaiming_uniform_ leave tensors as they are (as
+    np.empty made them): building a large model then costs neither the time to draw its
+    weights nor the float64 temporaries the draws need. Only for parameters that are all
+    overwritten next; see tinytorch.nn.utils.skip_init."""
+    global _skipping
+    before, _skipping = _skipping, True
+    try:
+        yield
+    finally:
+        _skipping = before
 
 
 def _generator(generator):
@@ -15,6 +33,8 @@ def _generator(generator):
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Values from N(mean, std^2)."""
+    if _skipping:
+        return tensor
     values = _generator(generator).normal(mean, std, size=tensor.shape)
     tensor.data[...] = values
     return tensor
@@ -22,6 +42,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def uniform_(tensor, low=0.0, high=1.0, generator=None):
     """Values from U(low, high)."""
+    if _skipping:
+        return tensor
     tensor.data[...] = _generator(generator).uniform(low, high, size=tensor.shape)
     return tensor
 

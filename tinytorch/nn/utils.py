@@ -1,5 +1,17 @@
-"""Gradient utilities."""
+"""Gradient utilities, and building a module without initialising it."""
 import math
+
+from . import init
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """module_cls(*args, **kwargs) with its random initialisation skipped, as PyTorch's
+    torch.nn.utils.skip_init: the parameters hold whatever np.empty left in them (ones and
+    zeros, such as a norm's, are still set). For a model whose every parameter is filled from
+    a checkpoint next: it saves the draws' time and their float64 temporaries (twice the
+    float32 size of each tensor)."""
+    with init.skipped():
+        return module_cls(*args, **kwargs)
 
 
 def clip_grad_norm_(parameters, max_norm):
