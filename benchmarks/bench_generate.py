@@ -103,27 +103,41 @@ def decode_seconds_per_token(model, prompt, new_tokens):
 
 
 LOAD_SCRIPT = """
-import resource, sys, time
+import resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[2])
-start = time.perf_counter()
 from gpt import GPT
+tracing = sys.argv[3] == "trace"
+if tracing:
+    tracemalloc.start()
+start = time.perf_counter()
 model = GPT.from_pretrained(sys.argv[1])
 seconds = time.perf_counter() - start
+allocated = tracemalloc.get_traced_memory()[1] if tracing else 0
 params = sum(p.data.nbytes for p in model.parameters())
-print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, params)
+print(seconds, allocated, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, params)
 """
 
 
 def load_figures(model):
-    """(seconds, peak resident bytes, parameter bytes, file bytes) of GPT.from_pretrained on
-    `model` saved in bfloat16, in a fresh Python (the peak is that process's alone)."""
+    """{seconds, allocated, resident, params, file}: GPT.from_pretrained on `model` saved in
+    bfloat16, in a fresh Python: the time (a run without tracing), the peak of the memory
+    NumPy and Python allocated (tracemalloc, a second run), the peak resident memory (which
+    also counts the file's pages while they are mapped: the kernel can drop those at any time)
+    and the parameters' and the file's bytes."""
+    figures = {}
     with tempfile.TemporaryDirectory() as directory:
         model.save_pretrained(directory, dtype="bfloat16")
-        file_bytes = (Path(directory) / "model.safetensors").stat().st_size
-        result = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, directory, str(ROOT)],
-                                capture_output=True, text=True, check=True)
-    seconds, peak, params = result.stdout.split()
-    return float(seconds), int(peak), int(params), file_bytes
+        figures["file"] = (Path(directory) / "model.safetensors").stat().st_size
+        for mode in ("time", "trace"):
+            result = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, directory, str(ROOT),
+                                     mode], capture_output=True, text=True, check=True)
+            seconds, allocated, resident, params = result.stdout.split()
+            if mode == "time":
+                figures.update(seconds=float(seconds), resident=int(resident),
+                               params=int(params))
+            else:
+                figures["allocated"] = int(allocated)
+    return figures
 
 
 def bench_open_model(name, prompt_tokens, new_tokens):
@@ -145,10 +159,13 @@ def bench_open_model(name, prompt_tokens, new_tokens):
           f"ms/token, median of {new_tokens - 1}): {1 / seconds / limit:.0%} of the limit "
           f"(target >= {STREAMING_TARGET:.0%}): "
           f"{'ok' if 1 / seconds >= STREAMING_TARGET * limit else 'MISSED'}", flush=True)
-    load_seconds, peak, params, file_bytes = load_figures(model)
-    print(f"{name}: loading its bfloat16 checkpoint ({file_bytes / 2 ** 30:.2f} GiB) takes "
-          f"{load_seconds:.1f} s and at most {peak / 2 ** 30:.2f} GiB of memory, for "
-          f"{params / 2 ** 30:.2f} GiB of float32 parameters")
+    load = load_figures(model)
+    largest = max(p.data.nbytes for p in model.parameters())
+    print(f"{name}: loading its bfloat16 checkpoint ({load['file'] / 2 ** 30:.2f} GiB) takes "
+          f"{load['seconds']:.1f} s; {load['params'] / 2 ** 30:.2f} GiB of float32 parameters, "
+          f"{(load['allocated'] - load['params']) / 2 ** 20:.0f} MiB allocated beyond them at "
+          f"the peak (the largest tensor: {largest / 2 ** 20:.0f} MiB); peak resident "
+          f"{load['resident'] / 2 ** 30:.2f} GiB, the mapped file's pages included")
 
 
 def load_average():
