@@ -80,7 +80,9 @@ def token_probs(logits, temperature, top_k, top_p):
     """(n, V) float64 distributions for logits (n, V): sampling_probs, or for temperature 0
     a one-hot at each row's argmax (greedy as a distribution, so one rule serves both)."""
     if temperature == 0:
-        return np.eye(logits.shape[-1])[np.argmax(logits, axis=-1)]
+        one_hot = np.zeros(logits.shape)
+        np.put_along_axis(one_hot, np.argmax(logits, axis=-1)[:, None], 1.0, axis=-1)
+        return one_hot
     return sampling_probs(logits, temperature, top_k, top_p)
 
 
