@@ -50,9 +50,11 @@ BLOCK_ROWS = 1024          # rows of a weight matrix widened to float32 at a tim
 
 
 def quantize_rows(weight):
-    """Symmetric absmax int8 codes of each row of weight (out, in): (q int8 (out, in),
-    scale float32 (out,)) with q * scale[:, None] ~= weight, |q| <= 127 and each row's
-    largest |weight| coded as +-127 exactly. An all-zero row gets scale 0 and codes 0."""
+    """Symmetric absmax int8 codes of each row of weight (out, in), float32 or float64:
+    (q int8 (out, in), scale float32 (out,)) with scale = max |row| / 127 and q = the row /
+    scale rounded to the nearest integer, so that q * scale[:, None] ~= weight within scale / 2,
+    |q| <= 127 and each row's largest |weight| is coded as +-127. An all-zero row gets scale 0
+    and codes 0 (no division by zero). `weight` is left as it is."""
     # BEGIN EXERCISE quantize_rows: scale = absmax / 127 per row; q = round(w / scale)
     scale = (np.abs(weight).max(axis=1) / 127.0).astype(np.float32)             # (out,)
     safe = np.where(scale > 0, scale, 1.0).astype(np.float32)   # a zero row: codes 0 anyway
@@ -62,8 +64,11 @@ def quantize_rows(weight):
 
 
 def dequantize_rows(q, scale, dtype=np.float32):
-    """The matrix the codes stand for: q (out, in) * scale (out,)[:, None], in `dtype`."""
+    """The matrix the codes stand for: q (out, in) int8 times each row's scale (out,), as a
+    new array of `dtype` (float32 unless asked otherwise); q and scale are left as they are."""
+    # BEGIN EXERCISE dequantize_rows: widen the codes to dtype, multiply row i by scale[i]
     return q.astype(dtype) * scale.astype(dtype)[:, None]
+    # END EXERCISE dequantize_rows
 
 
 def int8_matmul(x, q, scale):

@@ -91,6 +91,16 @@ CHAPTERS = {
         "swiglu_backward": [f"{GRADED}modern_parts.py::TestSwigluBackward"],
         "repeat_kv": [f"{GRADED}modern_parts.py::TestRepeatKv"],
     },
+    "19_beam_search.py": {
+        "select_candidates": [f"{GRADED}inference.py::TestSelectCandidates"],
+    },
+    "20_speculative_decoding.py": {
+        "verify_token": [f"{GRADED}inference.py::TestVerifyToken"],
+    },
+    "21_int8.py": {
+        "quantize_rows": [f"{GRADED}inference.py::TestQuantizeRows"],
+        "dequantize_rows": [f"{GRADED}inference.py::TestDequantizeRows"],
+    },
     "22_dpo.py": {
         "dpo_loss": [f"{GRADED}dpo.py::TestDpoLoss"],
     },
