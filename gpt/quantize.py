@@ -54,7 +54,8 @@ def quantize_rows(weight):
     (q int8 (out, in), scale float32 (out,)) with scale = max |row| / 127 and q = the row /
     scale rounded to the nearest integer, so that q * scale[:, None] ~= weight within scale / 2,
     |q| <= 127 and each row's largest |weight| is coded as +-127. An all-zero row gets scale 0
-    and codes 0 (no division by zero). `weight` is left as it is."""
+    and codes 0 (no division by zero), as does a row so small (max |w| below about 1e-36) that
+    its scale underflows float32. `weight` is left as it is."""
     # BEGIN EXERCISE quantize_rows: scale = absmax / 127 per row; q = round(w / scale)
     scale = (np.abs(weight).max(axis=1) / 127.0).astype(np.float32)             # (out,)
     safe = np.where(scale > 0, scale, 1.0).astype(np.float32)   # a zero row: codes 0 anyway
