@@ -35,7 +35,8 @@ made by (about 25 and 5 minutes on a busy 2-core machine, one BLAS thread each):
 
 - speculative: the 6-layer model decoding alone (the reference, timed in the same run) and
   with the 1-layer draft, `--draft-tokens` (2, 4, 6) at a time, greedy and at temperature 0.8:
-  the speed-up (plain time / speculative time, best of `--repeats`), the acceptance rate, the
+  the speed-up (plain time / speculative time, each the best of `--repeats` rounds that
+  time every variant in turn), the acceptance rate, the
   tokens per pass of the large model, and for greedy that the tokens are the same;
 - int8: the 6-layer model against `quantize_int8` of it: the weights' bytes, the largest logit
   deviation and the mean loss on `--eval-windows` held-out windows (the last 10% of the text,
@@ -124,15 +125,18 @@ def run_cache_part(args):
             print(f"{name}: the cached and uncached runs gave DIFFERENT tokens")
 
 
-def best_time(run, repeats):
-    """(result of the last run, the fastest of `repeats` runs in seconds), after one run not
-    timed (allocations, caches)."""
-    best, result = float("inf"), run()
+def best_times(runs, repeats):
+    """{name: (result of its last run, its fastest time in seconds)} for {name: run}: one run
+    of each not timed (allocations, caches), then `repeats` rounds that time each run in
+    turn, so that a busy moment of the machine slows them all, not one."""
+    results = {name: run() for name, run in runs.items()}
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return result, best
+        for name, run in runs.items():
+            start = time.perf_counter()
+            results[name] = run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: (results[name], best[name]) for name in runs}
 
 
 def held_out_windows(directory, count, length):
@@ -156,14 +160,15 @@ def run_speculative_part(args, large, draft):
     print(f"{'sampling':>12} {'k':>3} {'plain tok/s':>12} {'spec tok/s':>11} {'speed-up':>9} "
           f"{'accepted':>9} {'tok/pass':>9}  same tokens as plain")
     for temperature in (0.0, 0.8):
-        plain, plain_seconds = best_time(
-            lambda: large.generate(prompt, new_tokens, temperature=temperature, seed=0),
-            args.repeats)
+        runs = {"plain": lambda: large.generate(prompt, new_tokens, temperature=temperature,
+                                                seed=0)}
         for k in args.draft_tokens:
-            (out, stats), seconds = best_time(
-                lambda: speculative_generate(large, draft, prompt, new_tokens, k,
-                                             temperature=temperature, seed=0,
-                                             return_stats=True), args.repeats)
+            runs[k] = (lambda k=k: speculative_generate(large, draft, prompt, new_tokens, k,
+                                                        temperature=temperature, seed=0,
+                                                        return_stats=True))
+        timed = best_times(runs, args.repeats)
+        plain, plain_seconds = timed.pop("plain")
+        for k, ((out, stats), seconds) in timed.items():
             same = np.array_equal(out, plain) if temperature == 0 else "(sampled)"
             label = "greedy" if temperature == 0 else f"T={temperature}"
             print(f"{label:>12} {k:3} {new_tokens / plain_seconds:12.1f} "
@@ -181,10 +186,10 @@ def run_int8_part(args, large):
         int8_logits, int8_loss = quantized(windows[:, :-1], windows[:, 1:])
     prompt = windows[:1, :args.prompt_tokens]
     new_tokens = min(args.new_tokens, large.config.block_size + 1 - args.prompt_tokens)
-    _, float_seconds = best_time(lambda: large.generate(prompt, new_tokens, temperature=0),
-                                 args.repeats)
-    _, int8_seconds = best_time(lambda: quantized.generate(prompt, new_tokens, temperature=0),
-                                args.repeats)
+    timed = best_times({"float32": lambda: large.generate(prompt, new_tokens, temperature=0),
+                        "int8": lambda: quantized.generate(prompt, new_tokens, temperature=0)},
+                       args.repeats)
+    float_seconds, int8_seconds = timed["float32"][1], timed["int8"][1]
     print(f"{args.large}: weights {weight_bytes(large):,} bytes float32, "
           f"{weight_bytes(quantized):,} int8 ({weight_bytes(large) / weight_bytes(quantized):.2f}x"
           f" smaller)")
