@@ -88,7 +88,9 @@ def beam_search(model, idx, max_new_tokens, num_beams, length_penalty=1.0,
         sequences = np.repeat(idx, num_return_sequences, axis=0)
         scores = np.zeros(len(sequences), np.float32)
         return (sequences, scores) if return_scores else sequences
-    n_candidates = max(2, 1 + (0 if eos is None else len(eos))) * K
+    V = model.config.vocab_size
+    # HF's count, but never more than there are (a tiny vocabulary with many eos ids)
+    n_candidates = min(max(2, 1 + (0 if eos is None else len(eos))) * K, K * V)
     offered = np.arange(n_candidates) < K              # only the K best may become hypotheses
     pad = -1 if eos is None else eos[0]        # (without eos every hypothesis is full length)
 

@@ -162,7 +162,8 @@ def quantize_int8(model, keep_head=False):
     if lora:
         raise ValueError(f"{lora[0]} is a LoRA layer: merge it into its weights first with "
                          f"gpt.finetune.lora.merge_lora(model)")
-    quantized = GPT(model.config, seed=0)
+    dtype = model.transformer.ln_f.weight.dtype              # what the model computes in
+    quantized = GPT(model.config, seed=0).to(dtype)
     quantized.load_state_dict(model.state_dict())                      # copies the arrays
     for key in ("special_token_ids", "generation_config"):
         if hasattr(model, key):

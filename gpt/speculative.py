@@ -105,6 +105,9 @@ def speculative_generate(model, draft_model, idx, max_new_tokens, num_draft_toke
     True. The arguments are checked by gpt.sampling's checks (generate does it).
     """
     idx = check_idx(idx).astype(np.int64)
+    if on_token is not None and len(idx) > 1:
+        raise ValueError(f"on_token streams one row's tokens; with a draft model the {len(idx)} "
+                         f"rows are made one after the other: give one row")
     generator = np.random.default_rng(seed)
     eos = None if eos_token_id is None else np.atleast_1d(eos_token_id)
     stats = SpeculativeStats()

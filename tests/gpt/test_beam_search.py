@@ -147,6 +147,15 @@ def test_with_length_penalty_zero_the_score_is_the_summed_log_probability(models
     assert abs(chosen.sum() - scores[0]) < 1e-4
 
 
+def test_a_vocabulary_smaller_than_the_candidates_hf_keeps():
+    """Three beams and two eos ids ask for 9 candidates; a vocabulary of 2 has 6."""
+    model = GPT(GPTConfig(vocab_size=2, block_size=8, n_layer=1, n_head=2, n_embd=8), seed=0)
+    sequences, scores = model.generate(np.array([[0, 1]]), 4, num_beams=3, eos_token_id=[0, 1],
+                                       num_return_sequences=3, return_scores=True)
+    assert sequences.shape == (3, 3) and (sequences[:, 2] >= 0).all()      # each ended at once
+    assert scores[0] >= scores[1] >= scores[2]
+
+
 def test_zero_new_tokens_returns_the_prompt_for_each_sequence(models):
     prompt = np.array([[3, 4, 5]])
     sequences, scores = models["gpt2-tiny"].generate(prompt, 0, num_beams=3,

@@ -172,6 +172,15 @@ def test_int8_models_generate_in_every_way(checkpoints):
                           model.generate(idx, 12, temperature=0))
 
 
+def test_a_float64_model_gives_a_float64_int8_model():
+    config = GPTConfig(vocab_size=13, block_size=8, n_layer=1, n_head=2, n_embd=8)
+    model = GPT(config, seed=0).to(np.float64)
+    quantized = quantize_int8(model)
+    with tt.no_grad():
+        logits, _ = quantized(np.array([[1, 2, 3]]))
+    assert logits.dtype == np.float64
+
+
 def test_int8_layers_refuse_gradients_and_lora_models_are_refused():
     config = GPTConfig(vocab_size=13, block_size=8, n_layer=1, n_head=2, n_embd=8)
     layer = Int8Linear.from_linear(nn.Linear(8, 5))

@@ -171,3 +171,5 @@ def test_num_draft_tokens_without_a_draft_and_a_context_too_short_are_errors():
         model.generate(np.array([[1, 2, 3]]), 7, draft_model=model)
     with pytest.raises(TypeError, match="draft_model must be a GPT"):
         model.generate(np.array([[1, 2]]), 3, draft_model="small")
+    with pytest.raises(ValueError, match="on_token streams one row's tokens"):
+        model.generate(np.array([[1, 2], [3, 4]]), 3, draft_model=model, on_token=print)
