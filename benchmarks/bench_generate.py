@@ -30,6 +30,31 @@ plus bytes written per second, measured in the same run) divided by those bytes.
 median time per decoded token after a 32-token prompt, tokens/s against that limit (target: at
 least 80%), and the time and peak memory of loading the model from a bfloat16 checkpoint (as
 Qwen ships it) in a fresh process.
+
+Two more parts (`--parts cache,speculative,int8`; the last two need trained models):
+
+    python benchmarks/bench_generate.py --parts speculative,int8 \
+        --large runs/shakespeare-6 --draft runs/shakespeare-1
+
+made by (about 25 and 5 minutes on a busy 2-core machine, one BLAS thread each):
+
+    python -m gpt train --data ../shared/data/tinyshakespeare.txt --char --n-layer 6 \
+        --n-head 4 --n-embd 128 --block-size 128 --batch-size 12 --max-iters 2000 \
+        --dropout 0 --seed 1 --sample-tokens 0 --out runs/shakespeare-6
+    (the same with --n-layer 1 --out runs/shakespeare-1)
+
+- speculative: the 6-layer model decoding alone (the reference, timed in the same run) and
+  with the 1-layer draft, `--draft-tokens` (2, 4, 6) at a time, greedy and at temperature 0.8:
+  the speed-up (plain time / speculative time, each the best of `--repeats` rounds that
+  time every variant in turn), the acceptance rate, the
+  tokens per pass of the large model, and for greedy that the tokens are the same;
+- int8: the 6-layer model against `quantize_int8` of it: the weights' bytes, the largest logit
+  deviation and the mean loss on `--eval-windows` held-out windows (the last 10% of the text,
+  as training split it), and greedy tokens/s (best of `--repeats`).
+
+OpenBLAS's kernel (core type) and thread count are printed: OPENBLAS_CORETYPE, when this
+machine sets it, picks an older kernel than the processor has (unset it and
+OPENBLAS_L2_SIZE together, in that command alone, to time the native one).
 """
 import argparse
 import os
@@ -43,7 +68,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+import tinytorch as tt  # noqa: E402
+from bench_train import openblas_info  # noqa: E402  (this folder: the script's own path)
 from gpt import GPT, GPTConfig  # noqa: E402
+from gpt.data import split_ids  # noqa: E402
+from gpt.quantize import quantize_int8, weight_bytes  # noqa: E402
+from gpt.speculative import speculative_generate  # noqa: E402
+from gpt.tokenizers import load_tokenizer  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
+PARTS = ("cache", "speculative", "int8")
 
 MODELS = {
     "small": dict(vocab_size=65, block_size=512, n_layer=4, n_head=4, n_embd=128),
@@ -172,25 +206,9 @@ def load_average():
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="small,124M,qwen3-0.6b",
-                        help="comma-separated, from: " + ", ".join([*MODELS, *OPEN_MODELS]))
-    parser.add_argument("--new-tokens", type=int, default=256)
-    parser.add_argument("--prompt-tokens", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3, help="runs of the small model; "
-                        "the fastest counts (124M runs once)")
-    args = parser.parse_args()
+def run_cache_part(args):
+    """The KV cache: with and without it, on random models (the original benchmark)."""
     names = [name.strip() for name in args.models.split(",")]
-    for name in names:
-        if name not in MODELS and name not in OPEN_MODELS:
-            parser.error(f"unknown model {name!r}; choose from "
-                         f"{', '.join([*MODELS, *OPEN_MODELS])}")
-
-    print(f"numpy {np.__version__}, {os.cpu_count()} cores, OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}, OPENBLAS_CORETYPE="
-          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    print(f"load average (1, 5, 15 min) at the start: {load_average()}")
     print(f"greedy, {args.prompt_tokens}-token prompt, {args.new_tokens} new tokens, float32\n")
     rows = []
     for name in names:
@@ -216,16 +234,142 @@ def main():
     for name, n_params, with_cache, without_cache, ratio, same in rows:
         print(f"{name:6} {n_params:>12} {with_cache:12.1f} {without_cache:15.1f} "
               f"{ratio:6.1f}x  {same}")
-    print(f"\nload average at the end: {load_average()}")
     for name, _, with_cache, _, ratio, same in rows:
         if name == "small":
+            verdict = "ok" if ratio >= SMALL_CACHE_TARGET else "MISSED"
             print(f"small: cache {ratio:.1f}x faster than no cache (target >= "
-                  f"{SMALL_CACHE_TARGET:.0f}x): {'ok' if ratio >= SMALL_CACHE_TARGET else 'MISSED'}")
+                  f"{SMALL_CACHE_TARGET:.0f}x): {verdict}")
         if name == "124M":
             print(f"124M: {with_cache:.1f} tokens/s with the cache (about "
                   f"{GPT2_CACHED_REFERENCE:.0f} expected on 2 cores)")
         if not same:
             print(f"{name}: the cached and uncached runs gave DIFFERENT tokens")
+
+
+def best_times(runs, repeats):
+    """{name: (result of its last run, its fastest time in seconds)} for {name: run}: one run
+    of each not timed (allocations, caches), then `repeats` rounds that time each run in
+    turn, so that a busy moment of the machine slows them all, not one."""
+    results = {name: run() for name, run in runs.items()}
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            results[name] = run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: (results[name], best[name]) for name in runs}
+
+
+def held_out_windows(directory, count, length):
+    """`count` evenly spaced windows (count, length) of the last 10% of tinyshakespeare, in
+    the checkpoint's own tokens."""
+    tokenizer = load_tokenizer(directory)
+    _, held_out = split_ids(np.array(tokenizer.encode_ordinary(DATA.read_text("utf-8"))))
+    starts = np.linspace(0, len(held_out) - length, count).astype(int)
+    return np.stack([held_out[s:s + length] for s in starts]).astype(np.int64)
+
+
+def run_speculative_part(args, large, draft):
+    """The large model alone against the large model with the draft, same prompt."""
+    prompt = held_out_windows(args.large, 1, args.prompt_tokens)
+    new_tokens = min(args.new_tokens, large.config.block_size + 1 - args.prompt_tokens)
+    print(f"large: {args.large}, {large.config.n_layer} layers, {large.num_parameters():,} "
+          f"parameters; draft: {args.draft}, {draft.config.n_layer} layer(s), "
+          f"{draft.num_parameters():,}")
+    print(f"{args.prompt_tokens}-token held-out prompt, {new_tokens} new tokens, best of "
+          f"{args.repeats}\n")
+    print(f"{'sampling':>12} {'k':>3} {'plain tok/s':>12} {'spec tok/s':>11} {'speed-up':>9} "
+          f"{'accepted':>9} {'tok/pass':>9}  same tokens as plain")
+    for temperature in (0.0, 0.8):
+        runs = {"plain": lambda: large.generate(prompt, new_tokens, temperature=temperature,
+                                                seed=0)}
+        for k in args.draft_tokens:
+            runs[k] = (lambda k=k: speculative_generate(large, draft, prompt, new_tokens, k,
+                                                        temperature=temperature, seed=0,
+                                                        return_stats=True))
+        timed = best_times(runs, args.repeats)
+        plain, plain_seconds = timed.pop("plain")
+        for k, ((out, stats), seconds) in timed.items():
+            same = np.array_equal(out, plain) if temperature == 0 else "(sampled)"
+            label = "greedy" if temperature == 0 else f"T={temperature}"
+            print(f"{label:>12} {k:3} {new_tokens / plain_seconds:12.1f} "
+                  f"{new_tokens / seconds:11.1f} {plain_seconds / seconds:8.2f}x "
+                  f"{stats.acceptance_rate:9.2f} {stats.tokens_per_round:9.2f}  {same}",
+                  flush=True)
+
+
+def run_int8_part(args, large):
+    """The large model against its int8 copy: memory, logits, held-out loss, speed."""
+    quantized = quantize_int8(large)
+    windows = held_out_windows(args.large, args.eval_windows, large.config.block_size + 1)
+    with tt.no_grad():
+        logits, loss = large(windows[:, :-1], windows[:, 1:])
+        int8_logits, int8_loss = quantized(windows[:, :-1], windows[:, 1:])
+    prompt = windows[:1, :args.prompt_tokens]
+    new_tokens = min(args.new_tokens, large.config.block_size + 1 - args.prompt_tokens)
+    timed = best_times({"float32": lambda: large.generate(prompt, new_tokens, temperature=0),
+                        "int8": lambda: quantized.generate(prompt, new_tokens, temperature=0)},
+                       args.repeats)
+    float_seconds, int8_seconds = timed["float32"][1], timed["int8"][1]
+    print(f"{args.large}: weights {weight_bytes(large):,} bytes float32, "
+          f"{weight_bytes(quantized):,} int8 ({weight_bytes(large) / weight_bytes(quantized):.2f}x"
+          f" smaller)")
+    print(f"largest logit deviation over {windows.shape[0]} held-out windows of "
+          f"{windows.shape[1] - 1} predictions: {np.abs(int8_logits.data - logits.data).max():.4f}")
+    print(f"held-out loss: float32 {loss.item():.4f}, int8 {int8_loss.item():.4f}, change "
+          f"{int8_loss.item() - loss.item():+.4f} nats (target: below 0.01)")
+    print(f"greedy, {new_tokens} tokens: float32 {new_tokens / float_seconds:.1f} tokens/s, "
+          f"int8 {new_tokens / int8_seconds:.1f} tokens/s ({float_seconds / int8_seconds:.2f}x "
+          f"float32's speed)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", default="cache", help="comma-separated, from: "
+                        + ", ".join(PARTS) + " (default cache)")
+    parser.add_argument("--models", default="small,124M,qwen3-0.6b",
+                        help="the cache part's models, comma-separated, from: "
+                        + ", ".join([*MODELS, *OPEN_MODELS]))
+    parser.add_argument("--new-tokens", type=int, default=256)
+    parser.add_argument("--prompt-tokens", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3, help="runs timed; the fastest "
+                        "counts (the cache part's 124M runs once)")
+    parser.add_argument("--large", help="speculative, int8: the trained large model's directory")
+    parser.add_argument("--draft", help="speculative: the trained draft model's directory")
+    parser.add_argument("--draft-tokens", default="2,4,6",
+                        help="speculative: tokens drafted per round, comma-separated")
+    parser.add_argument("--eval-windows", type=int, default=200,
+                        help="int8: held-out windows for the loss")
+    args = parser.parse_args()
+    parts = [part.strip() for part in args.parts.split(",")]
+    for part in parts:
+        if part not in PARTS:
+            parser.error(f"unknown part {part!r}; choose from {', '.join(PARTS)}")
+    for name in args.models.split(","):
+        if name.strip() not in MODELS and name.strip() not in OPEN_MODELS:
+            parser.error(f"unknown model {name!r}; choose from "
+                         f"{', '.join([*MODELS, *OPEN_MODELS])}")
+    if "speculative" in parts and not (args.large and args.draft):
+        parser.error("the speculative part needs --large DIR and --draft DIR (see --help)")
+    if "int8" in parts and not args.large:
+        parser.error("the int8 part needs --large DIR (see --help)")
+    args.draft_tokens = [int(k) for k in args.draft_tokens.split(",")]
+
+    threads, core = openblas_info()
+    print(f"numpy {np.__version__}, {os.cpu_count()} cores, OpenBLAS {threads} threads, kernel "
+          f"{core} (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')})")
+    print(f"load average (1, 5, 15 min) at the start: {load_average()}")
+    large = GPT.from_pretrained(args.large).eval() if args.large else None
+    for part in parts:
+        print(f"\n---- {part} " + "-" * 60)
+        if part == "cache":
+            run_cache_part(args)
+        elif part == "speculative":
+            run_speculative_part(args, large, GPT.from_pretrained(args.draft).eval())
+        else:
+            run_int8_part(args, large)
+    print(f"\nload average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

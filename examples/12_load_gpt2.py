@@ -94,7 +94,7 @@ for rank, token in enumerate(np.argsort(-probs, kind="stable")[:5], start=1):
 
 # ---- 5. Generating -------------------------------------------------------------------------
 print(f"\n== 5. greedy: the most likely token, {GREEDY_TOKENS} times ==")
-# breakpoint: `s` into generate (`gpt/generate.py`), `n` 9 times to the loop's first line; then
+# breakpoint: `s` into generate (`gpt/generate.py`), `n` 11 times to the loop's first line; then
 #   `n` and `logits.shape` (B, V), `n` and `token` (the chosen id); `n` 5 times round the loop
 #   and `token` again
 greedy = model.generate(idx, GREEDY_TOKENS, temperature=0)        # (1, T + n), prompt first

@@ -1,5 +1,6 @@
-"""The command line: `python -m gpt train|sample|finetune-classify|classify|finetune-instruct|
-finetune-preference|attention|lens|explain ...` (`python -m gpt COMMAND --help` explains each).
+"""The command line: `python -m gpt train|sample|quantize|finetune-classify|classify|
+finetune-instruct|finetune-preference|attention|lens|explain ...` (`python -m gpt COMMAND
+--help` explains each).
 
 Library code raises exceptions; only here does a user's mistake (a missing file, a bad flag
 value, a directory that is not a checkpoint) become a one-line message and a non-zero exit.
@@ -18,8 +19,9 @@ from bpe.__main__ import OneLineErrorParser
 from tinytorch.serialization import atomic_write
 
 from .config import ARCHITECTURES, MLPS, NORMS, POSITIONS
+from .quantize import INT8_FILE, load_int8, quantize_int8
 from .safeguards.memory import NotEnoughMemory
-from .sampling import check_generation_arguments
+from .sampling import DRAFT_TOKENS, check_draft_model, check_generation_arguments
 from .tokenizers import encode_prompt, load_tokenizer, output_bytes, start_ids, stop_ids
 from .train import STATE_FILE, TrainConfig, saved_config, train
 
@@ -27,6 +29,7 @@ USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   #
 # What each command's user can do about a MemoryError that our estimates did not foresee
 MODEL_TOO_LARGE = "the model is too large for the free memory of this machine"
 LOWER_BATCH_SIZE = "lower --batch-size (or --lora-rank)"
+TEMPERATURE = 0.8                  # `sample`'s temperature when none is given
 
 
 def main(argv=None):
@@ -76,6 +79,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_command(commands)
     add_sample_command(commands)
+    add_quantize_command(commands)
     add_finetune_instruct_command(commands)
     add_finetune_preference_command(commands)
     add_finetune_classify_command(commands)
@@ -217,44 +221,151 @@ def add_sample_command(commands):
     p = commands.add_parser(
         "sample", help="generate text from a trained model",
         description="Generate text from a checkpoint directory: one written by `train`, or "
-                    "any Hugging Face GPT-2 directory with its tokenizer files.")
+                    "any Hugging Face GPT-2 directory with its tokenizer files. By default "
+                    "token by token (sampled, or greedy with --temperature 0); --num-beams K "
+                    "runs beam search and prints the best beam; --draft-model DIR drafts "
+                    "tokens with a small model of the same tokenizer (speculative decoding: "
+                    "the same distribution, faster when the draft guesses well); --int8 "
+                    "samples from the model with int8 weights.")
     p.add_argument("--model", required=True, help="the checkpoint directory")
     p.add_argument("--prompt", default="", type=utf8_text,
                    help="text to continue (default: start from <|endoftext|>, or a newline)")
     p.add_argument("--max-new-tokens", type=positive_int, default=200,
                    help="tokens to generate (default 200)")
-    p.add_argument("--temperature", type=float, default=0.8,
-                   help="0 is greedy; higher is more random (default 0.8)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help=f"0 is greedy; higher is more random (default {TEMPERATURE})")
     p.add_argument("--top-k", type=positive_int, default=None,
                    help="sample only from the K most likely tokens")
     p.add_argument("--top-p", type=float, default=None,
                    help="sample only from the most likely tokens holding probability P")
     p.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    p.add_argument("--num-beams", type=positive_int, default=1,
+                   help="beam search with K beams (deterministic: no --temperature, --top-k "
+                        "or --top-p); prints the best beam")
+    p.add_argument("--length-penalty", type=float, default=None,
+                   help="beam search: scores are divided by length ** X (default 1.0; 0 "
+                        "favours short texts, larger values longer ones)")
+    p.add_argument("--early-stopping", action="store_true",
+                   help="beam search: stop once K finished beams are kept")
+    p.add_argument("--draft-model", default=None,
+                   help="a small checkpoint with the same tokenizer that drafts tokens for "
+                        "--model to check (speculative decoding)")
+    p.add_argument("--num-draft-tokens", type=positive_int, default=None,
+                   help=f"tokens the draft proposes per check (default {DRAFT_TOKENS})")
+    p.add_argument("--int8", action="store_true",
+                   help=f"int8 weights: the directory's {INT8_FILE} if it has one, else its "
+                        f"float weights quantised as they are loaded")
     p.set_defaults(run=run_sample, memory_advice=MODEL_TOO_LARGE)
 
 
-def run_sample(args, out=None):
+def generation_settings(args):
+    """generate()'s keyword arguments from `sample`'s flags, checked (before any model is
+    loaded: seconds for a large one): a flag of one way of decoding given to another is an
+    error naming it."""
+    if args.num_beams > 1:
+        given = [flag for flag, value in (("--temperature", args.temperature),
+                                          ("--top-k", args.top_k), ("--top-p", args.top_p),
+                                          ("--draft-model", args.draft_model)) if value is not None]
+        if given:
+            raise ValueError(f"--num-beams {args.num_beams} is deterministic beam search: "
+                             f"{', '.join(given)} does not apply")
+    else:
+        given = [flag for flag, value in (("--length-penalty", args.length_penalty),
+                                          ("--early-stopping", args.early_stopping or None))
+                 if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} applies to beam search only: give "
+                             f"--num-beams K (K >= 2)")
+    if args.num_draft_tokens is not None and args.draft_model is None:
+        raise ValueError("--num-draft-tokens applies to speculative decoding only: give "
+                         "--draft-model DIR")
+    settings = dict(
+        temperature=TEMPERATURE if args.temperature is None else args.temperature,
+        top_k=args.top_k, top_p=args.top_p, seed=args.seed, num_beams=args.num_beams,
+        length_penalty=1.0 if args.length_penalty is None else args.length_penalty,
+        early_stopping=args.early_stopping,
+        num_draft_tokens=args.num_draft_tokens or DRAFT_TOKENS)
+    if args.num_beams > 1:
+        settings.update(temperature=1.0, seed=None)     # unused by beam search
+    # the draft's directory stands for the draft model here: it is loaded later
+    check_generation_arguments(args.max_new_tokens, draft_model=args.draft_model, **settings)
+    return settings
+
+
+def load_model(directory, int8=False):
+    """The model in a checkpoint directory; with int8, its int8 file if it has one (with the
+    eos ids of the config.json and generation_config.json beside it), else its float weights
+    quantised as they are loaded."""
+    from .hf_checkpoint import CONFIG_FILE, SPECIAL_TOKEN_KEYS, read_config, \
+        read_generation_config
     from .model import GPT
+    if not (int8 and (Path(directory) / INT8_FILE).is_file()):
+        model = GPT.from_pretrained(directory)
+        return quantize_int8(model) if int8 else model
+    model = load_int8(directory)
+    settings = read_config(directory) if (Path(directory) / CONFIG_FILE).is_file() else {}
+    model.special_token_ids = {key: settings[key] for key in SPECIAL_TOKEN_KEYS
+                               if key in settings}
+    model.generation_config = read_generation_config(directory)
+    return model
+
+
+def run_sample(args, out=None):
     out = out or sys.stdout
-    # before the model is loaded (seconds for a large one): flag values such as nan
-    check_generation_arguments(args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-                               seed=args.seed)
-    model = GPT.from_pretrained(args.model)
+    settings = generation_settings(args)
+    model = load_model(args.model, args.int8)
     tokenizer = load_tokenizer(args.model)
     stop = stop_ids(tokenizer, model)
     prompt = encode_prompt(tokenizer, args.prompt) if args.prompt else start_ids(tokenizer)
+    if args.draft_model is not None:
+        settings["draft_model"] = load_model(args.draft_model)
+        check_draft_model(model, settings["draft_model"], len(prompt), args.max_new_tokens)
     out.write(args.prompt)
     # Bytes of a character split across tokens wait until the character is complete.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    stops = np.atleast_1d(stop if stop is not None else [])
 
     def show(token):                                 # token (1,): this step's new token
-        if token[0] not in np.atleast_1d(stop if stop is not None else []):
+        if token[0] not in stops:
             out.write(decoder.decode(output_bytes(tokenizer, token)))
             out.flush()
 
-    model.generate(np.array([prompt]), args.max_new_tokens, args.temperature, args.top_k,
-                   args.top_p, eos_token_id=stop, seed=args.seed, on_token=show)
+    if args.num_beams > 1:               # the best beam, written once the search is over
+        best = model.generate(np.array([prompt]), args.max_new_tokens, eos_token_id=stop,
+                              **settings)[0, len(prompt):]
+        for token in best:
+            show(token[None])
+    else:
+        model.generate(np.array([prompt]), args.max_new_tokens, eos_token_id=stop,
+                       on_token=show, **settings)
     out.write(decoder.decode(b"", final=True) + "\n")
+    return 0
+
+
+# ----- quantize ------------------------------------------------------------------------------
+
+def add_quantize_command(commands):
+    p = commands.add_parser(
+        "quantize", help="write a checkpoint's int8 weights beside its float ones",
+        description=f"Quantise a checkpoint's weight matrices to int8 (one float32 scale per "
+                    f"row) and write them to {INT8_FILE} in the same directory, which "
+                    f"`sample --int8` then reads.")
+    p.add_argument("--model", required=True, help="the checkpoint directory")
+    p.add_argument("--keep-head", action="store_true",
+                   help="leave the LM head (and an embedding tied to it) in float32")
+    p.set_defaults(run=run_quantize, memory_advice=MODEL_TOO_LARGE)
+
+
+def run_quantize(args, out=None):
+    from .model import GPT
+    from .quantize import save_int8, weight_bytes
+    out = out or sys.stdout
+    model = GPT.from_pretrained(args.model)
+    quantized = quantize_int8(model, keep_head=args.keep_head)
+    save_int8(quantized, args.model)
+    out.write(f"{Path(args.model) / INT8_FILE}: weights {weight_bytes(model):,} bytes in "
+              f"float32, {weight_bytes(quantized):,} in int8 "
+              f"({weight_bytes(model) / weight_bytes(quantized):.2f}x smaller)\n")
     return 0
 
 

@@ -12,12 +12,16 @@ import tinytorch as tt
 from tinytorch.nn import evaluating
 
 from .config import check_idx
-from .kv_cache import KVCache
-from .sampling import check_generation_arguments, next_tokens
+from .beam_search import beam_search
+from .kv_cache import KVCache, next_logits
+from .sampling import DRAFT_TOKENS, check_generation_arguments, next_tokens
+from .speculative import speculative_generate
 
 
 def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-             eos_token_id=None, seed=None, use_cache=True, on_token=None):
+             eos_token_id=None, seed=None, use_cache=True, on_token=None, num_beams=1,
+             length_penalty=1.0, early_stopping=False, num_return_sequences=1,
+             return_scores=False, draft_model=None, num_draft_tokens=DRAFT_TOKENS):
     """Continue each row of `idx` (B, T0) by up to `max_new_tokens` tokens.
 
     Returns int64 (B, T0 + n), the prompt followed by the new tokens. The model sees the last
@@ -32,8 +36,23 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     stored keys and values. Once the sequence outgrows block_size, every position in the
     window shifts each step, so the stored keys (computed at the old positions) are useless:
     the cache is rebuilt from the window, which costs what running without a cache costs.
+
+    Two other ways to choose the tokens have files of their own:
+    - num_beams=K > 1: beam search with Hugging Face's semantics (gpt/beam_search.py), with
+      length_penalty, early_stopping (True, False or "never"), num_return_sequences (<= K rows
+      per prompt row, best first) and return_scores (then (sequences, scores) is returned);
+    - draft_model=M: speculative decoding (gpt/speculative.py): M proposes num_draft_tokens at
+      a time, this model checks them in one pass; the tokens are distributed exactly as this
+      model's own (with temperature 0: its greedy output).
     """
-    check_generation_arguments(max_new_tokens, temperature, top_k, top_p, eos_token_id, seed)
+    check_generation_arguments(**locals())             # every argument, before any work
+    if num_beams > 1:                                   # beam search: its own file
+        return beam_search(model, idx, max_new_tokens, num_beams, length_penalty,
+                           early_stopping, num_return_sequences, eos_token_id, return_scores,
+                           use_cache)
+    if draft_model is not None:                         # speculative decoding: its own file
+        return speculative_generate(model, draft_model, idx, max_new_tokens, num_draft_tokens,
+                                    temperature, top_k, top_p, eos_token_id, seed, on_token)
     idx = check_idx(idx).astype(np.int64)                                       # (B, T0)
     generator = np.random.default_rng(seed)
     # room for the longest sequence this can make (a model's context may be 100k positions)
@@ -53,17 +72,3 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
                 break
     return idx
 
-
-def next_logits(model, idx, cache=None):
-    """Logits (B, V) for the token after idx (B, T): the model runs over the last block_size
-    tokens, or with a cache only over the positions the cache does not hold yet."""
-    context = idx[:, -model.config.block_size:]
-    if cache is None:
-        new_positions = context
-    elif cache.length == context.shape[1] - 1:
-        new_positions = context[:, -1:]      # everything but the newest token is stored
-    else:
-        cache.reset()                        # first step, or the window slid: start afresh
-        new_positions = context
-    hidden = model.transformer(new_positions, cache)[:, -1]                     # (B, C)
-    return model.head(hidden).data                                              # (B, V)

@@ -32,7 +32,7 @@ class KVCache:
         (None: the model's whole context, block_size; generation asks for what it will use,
         which matters for a model with a context of 100k positions)."""
         c = model.config
-        dtype = model.transformer.wte.weight.dtype
+        dtype = model.transformer.ln_f.weight.dtype        # what the model computes in
         max_length = c.block_size if max_length is None else min(max_length, c.block_size)
         return cls(c.n_layer, batch_size, c.n_kv_head, max_length, c.head_size, dtype)
 
@@ -73,3 +73,45 @@ class KVCache:
 
     def reset(self):
         self.length = 0
+
+    def truncate(self, length):
+        """Forget every position from `length` on (speculative decoding rolls back past a
+        rejected draft token this way). The stored numbers stay where they are: the next
+        update overwrites them, and nothing reads past `length`. A ValueError unless
+        0 <= length <= self.length."""
+        if not 0 <= length <= self.length:
+            raise ValueError(f"cannot truncate a KV cache of {self.length} positions to "
+                             f"{length}")
+        self.length = int(length)
+
+    def reorder(self, indices):
+        """Make row b hold what row indices[b] held, for each of the B rows: beam search keeps
+        the beams it extends, and each new beam's keys and values are those of the beam it
+        came from. indices: B ints in [0, B), repeats allowed (two beams from one parent).
+        One gather per layer over the stored positions; nothing is recomputed."""
+        indices = np.asarray(indices)
+        batch_size = self.keys.shape[1]
+        if indices.shape != (batch_size,) or indices.dtype.kind not in "iu" \
+                or (indices < 0).any() or (indices >= batch_size).any():
+            raise ValueError(f"reorder needs {batch_size} row indices in [0, {batch_size}), "
+                             f"got {indices.tolist()}")
+        n = self.length
+        for layer in range(self.keys.shape[0]):
+            # fancy indexing copies first, so a row may be read after another was written
+            self.keys[layer, :, :, :n] = self.keys[layer, indices, :, :n]
+            self.values[layer, :, :, :n] = self.values[layer, indices, :, :n]
+
+
+def next_logits(model, idx, cache=None):
+    """Logits (B, V) for the token after idx (B, T): the model runs over the last block_size
+    tokens, or with a cache only over the positions the cache does not hold yet."""
+    context = idx[:, -model.config.block_size:]
+    if cache is None:
+        new_positions = context
+    elif cache.length == context.shape[1] - 1:
+        new_positions = context[:, -1:]      # everything but the newest token is stored
+    else:
+        cache.reset()                        # first step, or the window slid: start afresh
+        new_positions = context
+    hidden = model.transformer(new_positions, cache)[:, -1]                     # (B, C)
+    return model.head(hidden).data                                              # (B, V)

@@ -347,11 +347,13 @@ class GPT(nn.Module):
         return logits, loss
 
     def head(self, hidden, functional=None):
-        """The LM head: logits (..., V) from hidden states (..., C)."""
+        """The LM head: logits (..., V) from hidden states (..., C). The layers compute it
+        (`attend` of the tied embedding, or lm_head itself), so an int8 model's
+        (gpt.quantize) compute it the same way."""
         functional = functional or functional_for(self.config)
-        weight = (self.transformer.wte.weight if self.config.tie_embeddings
-                  else self.lm_head.weight)
-        return functional.linear(hidden, weight)
+        if self.config.tie_embeddings:
+            return self.transformer.wte.attend(hidden, functional)
+        return self.lm_head(hidden, functional)
 
     def loss(self, logits, targets, functional=None):
         """Mean cross-entropy of logits (B, T, V) against targets (B, T), ignoring -100."""

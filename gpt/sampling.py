@@ -5,7 +5,10 @@ that softmax gives them probability 0. The order is the usual one: temperature, 
 """
 import numpy as np
 
-from .safeguards.checks import integer, number, optional_integer
+from .config import check_idx
+from .safeguards.checks import boolean, integer, number, optional_integer
+
+DRAFT_TOKENS = 4          # speculative decoding's default: tokens a draft proposes per round
 
 
 def top_k_filter(logits, k):
@@ -71,9 +74,15 @@ def next_tokens(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
                                  "overflowed): there is nothing to sample from")
     if temperature == 0:
         return np.argmax(logits, axis=-1).astype(np.int64)
-    probs = sampling_probs(logits, temperature, top_k, top_p)
-    # Inverse-CDF sampling: one uniform number per row, the first token whose cumulative
-    # probability exceeds it.
+    return draw(sampling_probs(logits, temperature, top_k, top_p), generator)
+
+
+def draw(probs, generator=None):
+    """One token id per row of probs (B, V) (rows summing to 1, or to any positive total),
+    drawn with `generator`. Returns int64 (B,).
+
+    Inverse-CDF sampling: one uniform number per row, the first token whose cumulative
+    probability exceeds it."""
     generator = np.random.default_rng() if generator is None else generator
     uniform = generator.random((probs.shape[0], 1))
     cdf = np.cumsum(probs, axis=-1)
@@ -101,12 +110,19 @@ def check_sampling_arguments(temperature, top_k=None, top_p=None):
 
 
 def check_generation_arguments(max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                               eos_token_id=None, seed=None):
+                               eos_token_id=None, seed=None, num_beams=1, length_penalty=1.0,
+                               early_stopping=False, num_return_sequences=1,
+                               return_scores=False, draft_model=None,
+                               num_draft_tokens=DRAFT_TOKENS, on_token=None, use_cache=True,
+                               model=None, idx=None):
     """generate()'s arguments, checked before any work is done (NaN and negative counts
-    included): max_new_tokens an integer >= 0, the sampling choices (check_sampling_arguments),
-    eos_token_id None, an id (an integer >= 0) or a non-empty list of ids (Llama 3 and Qwen
-    instruct models end on any of several), seed None, an integer >= 0 or an
-    np.random.Generator."""
+    included): idx token ids (B, T) if given, max_new_tokens an integer >= 0, the sampling
+    choices (check_sampling_arguments), eos_token_id None, an id (an integer >= 0) or a
+    non-empty list of ids (Llama 3 and Qwen instruct models end on any of several), seed None,
+    an integer >= 0 or an np.random.Generator; then how the tokens are chosen
+    (check_decoding_choice). generate passes all its arguments (the model is not checked)."""
+    if idx is not None:
+        check_idx(idx)
     integer(max_new_tokens, "max_new_tokens", minimum=0)
     check_sampling_arguments(temperature, top_k, top_p)
     if isinstance(eos_token_id, (list, tuple)):
@@ -118,3 +134,80 @@ def check_generation_arguments(max_new_tokens, temperature=1.0, top_k=None, top_
         optional_integer(eos_token_id, "eos_token_id", minimum=0)
     if not (seed is None or isinstance(seed, np.random.Generator)):
         integer(seed, "seed", minimum=0)
+    check_decoding_choice(temperature, top_k, top_p, num_beams, length_penalty, early_stopping,
+                          num_return_sequences, return_scores, draft_model, num_draft_tokens,
+                          on_token, use_cache)
+
+
+def check_decoding_choice(temperature, top_k, top_p, num_beams, length_penalty, early_stopping,
+                          num_return_sequences, return_scores, draft_model, num_draft_tokens,
+                          on_token, use_cache):
+    """Token by token (the default), beam search (num_beams > 1) or speculative decoding
+    (draft_model): each one's settings valid, and no setting of one given to another.
+
+    Beam search is deterministic (Hugging Face's do_sample=False), so a temperature, top_k or
+    top_p other than the defaults is an error, as is on_token (a beam's tokens are decided only
+    at the end) or a draft model. num_return_sequences must be at most num_beams;
+    early_stopping is True, False or "never". Speculative decoding rolls its caches back, so
+    it needs use_cache; num_draft_tokens is an integer >= 1.
+    """
+    num_beams = integer(num_beams, "num_beams", minimum=1)
+    number(length_penalty, "length_penalty", "(-inf, inf)")
+    if not (isinstance(early_stopping, bool) or early_stopping == "never"):
+        raise ValueError(f"early_stopping must be True, False or \"never\", got "
+                         f"{early_stopping!r}")
+    integer(num_return_sequences, "num_return_sequences", minimum=1)
+    boolean(return_scores, "return_scores")
+    integer(num_draft_tokens, "num_draft_tokens", minimum=1)
+    if num_beams > 1:
+        changed = [f"{name}={value!r}" for name, value, default in (
+            ("temperature", temperature, 1.0), ("top_k", top_k, None), ("top_p", top_p, None))
+            if value != default]
+        if changed:
+            raise ValueError(f"num_beams={num_beams} is deterministic beam search: "
+                             f"{', '.join(changed)} does not apply (leave temperature, top_k "
+                             f"and top_p at their defaults)")
+        if num_return_sequences > num_beams:
+            raise ValueError(f"num_return_sequences={num_return_sequences} is more than "
+                             f"num_beams={num_beams}: beam search keeps num_beams sequences")
+        if draft_model is not None:
+            raise ValueError("a draft_model speeds up token-by-token decoding; it does not "
+                             f"combine with num_beams={num_beams}")
+        if on_token is not None:
+            raise ValueError("on_token needs tokens that are final as they are made; beam "
+                             "search decides its sequences only at the end")
+        return
+    beam_only = [f"{name}={value!r}" for name, value, default in (
+        ("length_penalty", length_penalty, 1.0), ("early_stopping", early_stopping, False),
+        ("num_return_sequences", num_return_sequences, 1), ("return_scores", return_scores,
+                                                             False)) if value != default]
+    if beam_only:
+        raise ValueError(f"{', '.join(beam_only)} applies to beam search only: give "
+                         f"num_beams > 1")
+    if draft_model is None and num_draft_tokens != DRAFT_TOKENS:
+        raise ValueError(f"num_draft_tokens={num_draft_tokens} applies to speculative "
+                         f"decoding only: give a draft_model")
+    if draft_model is not None and not use_cache:
+        raise ValueError("speculative decoding rolls its KV caches back: it needs "
+                         "use_cache=True")
+
+
+def check_draft_model(model, draft_model, prompt_length, max_new_tokens):
+    """A draft model that can propose tokens for `model`: the same vocabulary size (the ids
+    must mean the same tokens), and both contexts long enough for the prompt and all new
+    tokens but the last (verifying several tokens in one pass cannot slide the window token
+    by token as plain generation does)."""
+    sizes = getattr(getattr(draft_model, "config", None), "vocab_size", None)
+    if sizes is None:
+        raise TypeError(f"draft_model must be a GPT, got {type(draft_model).__name__}")
+    if draft_model.config.vocab_size != model.config.vocab_size:
+        raise ValueError(f"the draft model's vocabulary has {draft_model.config.vocab_size} "
+                         f"tokens and the model's {model.config.vocab_size}: a draft must "
+                         f"share the model's tokenizer")
+    needed = prompt_length + max_new_tokens - 1
+    for name, m in (("model", model), ("draft model", draft_model)):
+        if needed > m.config.block_size:
+            raise ValueError(f"speculative decoding reads the whole sequence: a prompt of "
+                             f"{prompt_length} tokens and {max_new_tokens} new ones need a "
+                             f"context of {needed}, and the {name}'s block_size is "
+                             f"{m.config.block_size}")

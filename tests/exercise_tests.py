@@ -94,6 +94,16 @@ CHAPTERS = {
     "18_load_open_model.py": {
         "bfloat16_to_float32": [f"{GRADED}open_model.py::TestBfloat16ToFloat32"],
     },
+    "19_beam_search.py": {
+        "select_candidates": [f"{GRADED}inference.py::TestSelectCandidates"],
+    },
+    "20_speculative_decoding.py": {
+        "verify_token": [f"{GRADED}inference.py::TestVerifyToken"],
+    },
+    "21_int8.py": {
+        "quantize_rows": [f"{GRADED}inference.py::TestQuantizeRows"],
+        "dequantize_rows": [f"{GRADED}inference.py::TestDequantizeRows"],
+    },
     "22_dpo.py": {
         "dpo_loss": [f"{GRADED}dpo.py::TestDpoLoss"],
     },

@@ -36,7 +36,8 @@ _DTYPES = {
     "I16": np.dtype("<i2"), "I8": np.dtype("i1"), "U8": np.dtype("u1"), "BOOL": np.dtype("?"),
 }
 _WRITABLE = {np.dtype(np.float64): "F64", np.dtype(np.float32): "F32",
-             np.dtype(np.float16): "F16", np.dtype(np.int64): "I64"}
+             np.dtype(np.float16): "F16", np.dtype(np.int64): "I64",
+             np.dtype(np.int8): "I8"}                 # int8 weights (gpt.quantize)
 # The reference writer's dtype order (its Rust enum, "in increasing alignment order"); it lays
 # tensors out from the last of these to the first, so wide types come first and stay aligned.
 _ALIGNMENT_ORDER = ["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32",
@@ -45,7 +46,8 @@ _MAX_HEADER = 100_000_000    # the reference reader's limit; a larger N means a 
 
 
 def save_file(tensors, path, metadata=None, bfloat16=False):
-    """Write `{name: ndarray}` (float64, float32, float16 or int64) to `path`, atomically.
+    """Write `{name: ndarray}` (float64, float32, float16, int64 or int8) to `path`,
+    atomically.
 
     `metadata` is an optional `{str: str}`; `{"format": "pt"}` is always added, because
     Hugging Face transformers refuses a file without it. bfloat16=True writes every float32
@@ -61,7 +63,7 @@ def save_file(tensors, path, metadata=None, bfloat16=False):
         native = array.dtype.newbyteorder("=")          # a big-endian array is fine too
         if native not in _WRITABLE:
             raise TypeError(f"save_file: {name!r} is {array.dtype}; safetensors writing here "
-                            f"supports float64, float32, float16 and int64")
+                            f"supports float64, float32, float16, int64 and int8")
         dtype_name = _WRITABLE[native]
         entries.append(("BF16" if bfloat16 and dtype_name == "F32" else dtype_name, name,
                         array))

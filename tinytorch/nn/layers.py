@@ -57,6 +57,11 @@ class Embedding(Module):
     def forward(self, ids, functional=F):
         return functional.embedding(ids, self.weight)
 
+    def attend(self, x, functional=F):
+        """x (..., embedding_dim) -> (..., num_embeddings): x @ weight^T, the table read
+        backwards, as a language model's head tied to its embedding does (flax's name)."""
+        return functional.linear(x, self.weight)
+
     def extra_repr(self):
         return f"{self.num_embeddings}, {self.embedding_dim}"
 

@@ -1,0 +1,5 @@
+# decodes the flat index as token * K + beam
+B, K, V = log_probs.shape
+totals = (beam_scores[:, :, None] + log_probs).reshape(B, K * V)
+best = np.argsort(-totals, axis=1, kind="stable")[:, :n_candidates]
+return np.take_along_axis(totals, best, axis=1), best % K, best // K

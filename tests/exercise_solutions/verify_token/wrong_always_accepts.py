@@ -1,0 +1,2 @@
+# keeps every draft: the draft's distribution, not the large model's
+return True, int(token)

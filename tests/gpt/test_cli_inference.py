@@ -1,0 +1,90 @@
+"""`python -m gpt sample --num-beams / --draft-model / --int8` and `python -m gpt quantize`:
+the text each prints is what the library makes with the same settings."""
+import shutil
+
+import numpy as np
+import pytest
+
+from gpt import GPT
+from gpt.quantize import INT8_FILE, load_int8, quantize_int8
+from gpt.tokenizers import encode_prompt, load_tokenizer, stop_ids
+
+PROMPT = "ROMEO:"
+
+
+def run_main(capsys, *args):
+    """(exit status, stdout, stderr) of gpt.cli.main in this process."""
+    from gpt.cli import main
+    status = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def llama(shared_data):
+    directory = shared_data / "llama-tiny"
+    return directory, GPT.from_pretrained(directory), load_tokenizer(directory)
+
+
+def text_of(tokenizer, ids, stop):
+    """What `sample` prints for new ids: the prompt, the text without end-of-text ids."""
+    kept = [int(i) for i in ids if int(i) not in np.atleast_1d(stop)]
+    return PROMPT + tokenizer.decode(kept) + "\n"
+
+
+def test_num_beams_prints_the_best_beam(capsys, llama):
+    directory, model, tokenizer = llama
+    status, out, err = run_main(capsys, "sample", "--model", directory, "--prompt", PROMPT,
+                                "--max-new-tokens", 15, "--num-beams", 3,
+                                "--length-penalty", 0.5)
+    assert status == 0 and err == ""
+    prompt = encode_prompt(tokenizer, PROMPT)
+    stop = stop_ids(tokenizer, model)
+    best = model.generate(np.array([prompt]), 15, num_beams=3, length_penalty=0.5,
+                          eos_token_id=stop)[0, len(prompt):]
+    assert out == text_of(tokenizer, best, stop)
+    greedy = model.generate(np.array([prompt]), 15, temperature=0, eos_token_id=stop)
+    assert out != text_of(tokenizer, greedy[0, len(prompt):], stop)     # not greedy's text
+
+
+def test_a_draft_model_changes_nothing_in_the_text(capsys, llama):
+    directory, _, _ = llama
+    common = ["sample", "--model", directory, "--prompt", PROMPT, "--max-new-tokens", 25]
+    for flags in (["--temperature", 0], ["--seed", 3, "--top-k", 1]):
+        _, plain, _ = run_main(capsys, *common, *flags)
+        status, drafted, err = run_main(capsys, *common, *flags, "--draft-model", directory,
+                                        "--num-draft-tokens", 3)
+        assert status == 0 and err == "" and drafted == plain
+
+
+def test_quantize_writes_the_int8_file_that_sample_int8_reads(capsys, llama, tmp_path):
+    directory, model, tokenizer = llama
+    copy = tmp_path / "llama"
+    shutil.copytree(directory, copy)
+    common = ["sample", "--model", copy, "--prompt", PROMPT, "--max-new-tokens", 20,
+              "--temperature", 0, "--int8"]
+    _, quantised_on_load, _ = run_main(capsys, *common)
+    status, out, err = run_main(capsys, "quantize", "--model", copy)
+    assert status == 0 and err == "" and f"{INT8_FILE}: weights 632,064 bytes" in out
+    status, from_file, err = run_main(capsys, *common)
+    assert status == 0 and err == "" and from_file == quantised_on_load
+    prompt = encode_prompt(tokenizer, PROMPT)
+    stop = stop_ids(tokenizer, model)
+    expected = quantize_int8(model).generate(np.array([prompt]), 20, temperature=0,
+                                             eos_token_id=stop)[0, len(prompt):]
+    assert from_file == text_of(tokenizer, expected, stop)
+    assert load_int8(copy).config == model.config
+
+
+def test_flag_mistakes_are_one_line_before_any_model_is_loaded(capsys, tmp_path):
+    # tmp_path holds no model: the flags are what the error is about
+    for flags, message in ((["--num-beams", 2, "--top-k", 4],
+                            "--num-beams 2 is deterministic beam search: --top-k does not "
+                            "apply"),
+                           (["--early-stopping"], "--early-stopping applies to beam search "
+                                                  "only: give --num-beams K (K >= 2)"),
+                           (["--num-draft-tokens", 2], "--num-draft-tokens applies to "
+                                                       "speculative decoding only")):
+        status, out, err = run_main(capsys, "sample", "--model", tmp_path, *flags)
+        assert status == 1 and out == "" and err.startswith(f"error: {message}")
+        assert err.count("\n") == 1
