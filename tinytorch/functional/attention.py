@@ -3,8 +3,9 @@ q, k, v to the output."""
 import numpy as np
 
 from ..autograd import Function
+from ..blas import matmul
 from .dropout import keep_mask
-from .rowwise import row_blocks, row_dots, row_sums
+from .rowwise import max_along, row_blocks, row_dots, row_sums
 
 
 def causal_mask(n_queries, n_keys):
@@ -32,7 +33,7 @@ def softmax_in_place(scores, bias=None):
     is added first. The row max is subtracted so that e^x cannot overflow."""
     if bias is not None:
         scores += bias
-    scores -= np.max(scores, axis=-1, keepdims=True)
+    scores -= max_along(scores, -1)
     np.exp(scores, out=scores)
     rows = scores.reshape(-1, scores.shape[-1])
     rows *= (1.0 / row_sums(rows))[:, None]
@@ -59,7 +60,7 @@ def attention_rows(q, k, is_causal, enable_gqa, scale):
     q_scaled = q * scale
     if enable_gqa:
         q_scaled = group_queries(q_scaled, k.shape[-3])
-    att = q_scaled @ k.swapaxes(-1, -2)                         # (..., G*Tq, Tk)
+    att = matmul(q_scaled, k.swapaxes(-1, -2))                  # (..., G*Tq, Tk)
     bias = None
     if is_causal:
         n_queries, n_groups = q.shape[-2], att.shape[-2] // q.shape[-2]
@@ -101,7 +102,7 @@ class ScaledDotProductAttention(Function):
         ctx.save_for_backward(q_scaled, k, v, att, keep)
         ctx.scale, ctx.dropout_p, ctx.q_shape = scale, dropout_p, q.shape
         ctx.enable_gqa = enable_gqa
-        out = att_used @ v                                      # (..., Hkv, G*Tq, Dv)
+        out = matmul(att_used, v)                               # (..., Hkv, G*Tq, Dv)
         return out.reshape(q.shape[:-1] + v.shape[-1:]) if enable_gqa else out
 
     @staticmethod
@@ -115,8 +116,8 @@ class ScaledDotProductAttention(Function):
             att_used *= 1.0 / (1.0 - ctx.dropout_p)
         else:
             att_used = att
-        grad_v = att_used.swapaxes(-1, -2) @ grad if need_v else None
-        grad_scores = grad @ v.swapaxes(-1, -2)                 # dL/dA', then dL/dA, then dL/dS
+        grad_v = matmul(att_used.swapaxes(-1, -2), grad) if need_v else None
+        grad_scores = matmul(grad, v.swapaxes(-1, -2))          # dL/dA', then dL/dA, then dL/dS
         if keep is not None:
             grad_scores *= keep
             grad_scores *= 1.0 / (1.0 - ctx.dropout_p)
@@ -127,10 +128,10 @@ class ScaledDotProductAttention(Function):
             att_rows = weights[block].reshape(-1, att.shape[-1])
             grad_rows -= row_dots(grad_rows, att_rows)[:, None]
             grad_rows *= att_rows
-        grad_q = grad_scores @ k if need_q else None
+        grad_q = matmul(grad_scores, k) if need_q else None
         if grad_q is not None:
             grad_q *= ctx.scale
             if ctx.enable_gqa:
                 grad_q = grad_q.reshape(ctx.q_shape)
-        grad_k = grad_scores.swapaxes(-1, -2) @ q_scaled if need_k else None
+        grad_k = matmul(grad_scores.swapaxes(-1, -2), q_scaled) if need_k else None
         return grad_q, grad_k, grad_v, None, None, None, None, None
