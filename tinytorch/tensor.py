@@ -130,7 +130,7 @@ class Tensor:
                 raise RuntimeError(
                     f"backward() on a tensor of shape {self.shape} needs a gradient of that "
                     f"shape: pass grad=..., or reduce to a scalar first (e.g. y.sum().backward())")
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, self.data.dtype)    # np.ones_like: 1 us more
         else:
             grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:

@@ -46,6 +46,12 @@ def test_a_small_product_runs_on_one_thread_and_the_setting_comes_back(fake):
     assert fake.settings == [1, 4] and fake.threads == 4
 
 
+def test_a_product_openblas_never_splits_changes_nothing(fake):
+    blas.matmul(np.ones((16, 24)), np.ones((24, 24)))           # 9,216 multiply-adds
+    blas.matmul(np.ones((96, 96)), np.ones(96))
+    assert fake.settings == []
+
+
 def test_a_large_product_keeps_the_process_setting(fake, monkeypatch):
     monkeypatch.setattr(blas, "SINGLE_THREAD_BELOW", 64 * 32 * 64)
     blas.matmul(np.ones((64, 32)), np.ones((32, 64)))         # exactly the threshold
@@ -55,23 +61,23 @@ def test_a_large_product_keeps_the_process_setting(fake, monkeypatch):
 
 
 def test_the_size_is_per_matrix_of_a_batch_and_vectors_count_as_one_column(fake, monkeypatch):
-    monkeypatch.setattr(blas, "SINGLE_THREAD_BELOW", 1000)
-    blas.matmul(np.ones((50, 10, 10)), np.ones((50, 10, 10)))   # 1,000 per matrix: as set
+    monkeypatch.setattr(blas, "SINGLE_THREAD_BELOW", 100_000)
+    blas.matmul(np.ones((50, 50, 40)), np.ones((50, 40, 50)))   # 100,000 per matrix: as set
     assert fake.settings == []
-    blas.matmul(np.ones((10, 99)), np.ones(99))                 # 990: one thread
-    blas.matmul(np.ones(99), np.ones((99, 10)))
+    blas.matmul(np.ones((100, 999)), np.ones(999))              # 99,900: one thread
+    blas.matmul(np.ones(999), np.ones((999, 100)))
     assert fake.settings == [1, 4, 1, 4]
 
 
 def test_a_failing_product_still_restores_the_setting(fake):
     with pytest.raises(ValueError):
-        blas.matmul(np.ones((2, 3)), np.ones((4, 2)))
+        blas.matmul(np.ones((200, 300)), np.ones((400, 200)))
     assert fake.settings == [1, 4] and fake.threads == 4
 
 
 def test_a_process_already_on_one_thread_is_left_alone(fake):
     fake.threads = 1
-    blas.matmul(np.ones((4, 4)), np.ones((4, 4)))
+    blas.matmul(np.ones((40, 40)), np.ones((40, 40)))
     assert fake.settings == []
 
 
