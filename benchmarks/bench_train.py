@@ -10,11 +10,18 @@ memory (max RSS), as the median over `--steps` steps after 5 warm-up steps:
   backward, clip the gradient norm at 1.0, AdamW with betas (0.9, 0.99) and weight decay 0.1
   on 2-D weights), on random batches. Nothing is set up for it beyond what the library does
   itself (the optimizer keeps freed memory, tinytorch.blas picks the threads);
+- a user's own loop: the same step written by hand with tinytorch alone, as the optimizer's
+  documentation writes it (GPT, AdamW, zero_grad, backward, clip_grad_norm_, step), to show
+  that it runs as fast as the command's step;
 - the floor: the step's matrix products alone (the same shapes and layouts, forward and
-  backward) as bare NumPy calls, at NumPy's own thread count, with freed memory kept;
+  backward) as bare NumPy calls, at NumPy's own thread count, with freed memory kept; and
+  the same products through tinytorch.blas.matmul, on the threads it chooses (one for
+  products under tinytorch.blas.SINGLE_THREAD_BELOW): ours over this one is what the
+  library adds around its products, ours over the first also what its thread choice costs
+  on an idle machine;
 - PyTorch (with --torch-python, a Python that has torch): ../shared/bench/torch_gpt.py,
   unchanged, at its default thread count, on the same shapes.
-The three alternate, `--rounds` times, so that a disturbance of the machine falls on all of
+They alternate, `--rounds` times, so that a disturbance of the machine falls on all of
 them; each figure is the median of its rounds. Ratios are ours / floor and ours / PyTorch.
 
 --busy also measures ours and PyTorch with one CPU-bound process running beside them (the
@@ -86,6 +93,33 @@ def time_ours(name, steps):
     return 1000 * statistics.median(times)
 
 
+def time_user_loop(name, steps):
+    """Median ms per step of a training loop written by hand, tinytorch's API only."""
+    import numpy as np
+
+    import tinytorch as tt
+    from gpt import GPT, GPTConfig
+    c = CONFIGS[name]
+    model = GPT(GPTConfig(vocab_size=c["vocab_size"], block_size=c["block_size"],
+                          n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"]), seed=0)
+    optimizer = tt.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99),
+                               weight_decay=0.1)
+    rng = np.random.default_rng(0)
+    B, T = c["batch_size"], c["block_size"]
+    times = []
+    for step in range(steps + WARMUP):
+        x, y = rng.integers(0, c["vocab_size"], (2, B, T))
+        start = time.perf_counter()
+        _, loss = model(x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        tt.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if step >= WARMUP:
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def matmul_shapes(c):
     """(a_shape, b_shape, transpose_b) of every matrix product in one step, forward and
     backward, in the layouts the model uses: x @ W^T with W (out, in), batched attention."""
@@ -112,9 +146,10 @@ def matmul_shapes(c):
     return products
 
 
-def time_floor(name, steps):
-    """Median ms for the step's matrix products alone, bare NumPy."""
+def time_floor(name, steps, product=None):
+    """Median ms for the step's matrix products alone, bare NumPy (or `product(a, b)`)."""
     import numpy as np
+    product = product or np.matmul
     rng = np.random.default_rng(0)
     operands = [(rng.standard_normal(a).astype(np.float32),
                  rng.standard_normal(b).astype(np.float32), transpose)
@@ -123,7 +158,7 @@ def time_floor(name, steps):
     for step in range(steps + WARMUP):
         start = time.perf_counter()
         for a, b, transpose in operands:
-            _ = a @ (b.T if transpose else b)
+            _ = product(a, b.T if transpose else b)
         if step >= WARMUP:
             times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
@@ -133,9 +168,12 @@ def child(kind, name, steps):
     """Run one measurement in this (fresh) process and print it as JSON."""
     sys.path.insert(0, str(ROOT))
     import tinytorch
-    if kind == "floor":            # ours gets this from its optimizer; bare NumPy needs asking
+    if "floor" in kind:            # ours gets this from its optimizer; bare NumPy needs asking
         tinytorch.memory.keep_freed_memory()
-    ms = time_ours(name, steps) if kind == "ours" else time_floor(name, steps)
+    if kind == "blas_floor":
+        ms = time_floor(name, steps, tinytorch.blas.matmul)
+    else:
+        ms = {"ours": time_ours, "loop": time_user_loop, "floor": time_floor}[kind](name, steps)
     threads, core = openblas_info()
     print(json.dumps({"ms": ms, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "threads": threads, "core": core}))
@@ -200,8 +238,15 @@ def report(name, steps, quiet, busy):
     print(f"\n{name}: {CONFIGS[name]}  (median of {steps} steps, median of {len(quiet)} rounds)")
     print(f"  ours    {ours['ms']:8.1f} ms/step  peak {ours['peak_mb']:7.1f} MB  "
           f"OpenBLAS {ours['threads']} threads, core {ours['core']}  rounds {_rounds(ours)}")
+    loop = summary(quiet, "loop")
+    print(f"  loop    {loop['ms']:8.1f} ms/step  peak {loop['peak_mb']:7.1f} MB  (the same step "
+          f"written by hand)  loop / ours = {loop['ms'] / ours['ms']:.2f}x  rounds {_rounds(loop)}")
     print(f"  floor   {floor['ms']:8.1f} ms/step  (the step's matmuls alone, bare NumPy)  "
           f"ours / floor = {ours['ms'] / floor['ms']:.2f}x  rounds {_rounds(floor)}")
+    blas_floor = summary(quiet, "blas_floor")
+    print(f"  floor   {blas_floor['ms']:8.1f} ms/step  (the same through tinytorch.blas, its "
+          f"threads)  ours / this floor = {ours['ms'] / blas_floor['ms']:.2f}x  "
+          f"rounds {_rounds(blas_floor)}")
     torch = summary(quiet, "torch") if "torch" in quiet[0] else None
     if torch:
         print(f"  PyTorch {torch['ms']:8.1f} ms/step  peak {torch['peak_mb']:7.1f} MB  "
@@ -230,7 +275,8 @@ def main():
     parser.add_argument("--torch-python", help="a Python with torch installed")
     parser.add_argument("--busy", action="store_true",
                         help="also measure beside one CPU-bound process")
-    parser.add_argument("--child", choices=["ours", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["ours", "loop", "floor", "blas_floor"],
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child, args.configs, args.steps)
@@ -238,14 +284,15 @@ def main():
           f"{os.cpu_count()} CPUs")
     for name in args.configs.split(","):
         steps = args.steps if name == "S" else max(10, args.steps // 5)
-        kinds = ["ours", "floor"] + (["torch"] if args.torch_python else [])
+        kinds = ["ours", "loop", "floor", "blas_floor"] + (["torch"] if args.torch_python
+                                                            else [])
         quiet, busy = [], []
         for _ in range(args.rounds):
             quiet.append(measure(kinds, name, steps, args.torch_python))
             if args.busy:
                 with cpu_hog():
-                    busy.append(measure([k for k in kinds if k != "floor"], name, steps,
-                                        args.torch_python))
+                    busy.append(measure([k for k in kinds if k in ("ours", "torch")], name,
+                                        steps, args.torch_python))
         report(name, steps, quiet, busy)
 
 
