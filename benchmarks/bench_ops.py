@@ -5,7 +5,7 @@
 
 Three figures, each against NumPy doing the same arithmetic in the same run:
 1. per-op overhead on small (8x8 float32) tensors: what wrapping an op in a `Function`, making
-   its graph node and its output `Tensor` adds. Target: at most 5 microseconds per op.
+   its graph node and its output `Tensor` adds. Target: at most 3 microseconds per op.
 2. forward + backward of a small expression against the same forward and backward written by
    hand in NumPy: the overhead of the backward walk per op.
 3. matmul throughput through the engine as a fraction of NumPy's for 512, 1024 and 2048 square
@@ -36,7 +36,7 @@ import tinytorch as tt  # noqa: E402
 import tinytorch.functional as F  # noqa: E402
 from tinytorch.functional import composed  # noqa: E402
 
-OVERHEAD_TARGET_US = 5.0
+OVERHEAD_TARGET_US = 3.0
 THROUGHPUT_TARGET = 0.95
 
 

@@ -499,7 +499,6 @@ def train(config, resume=False, log=print):
     """Train (or, with resume, continue) a run; returns a dict with the losses per iteration,
     the final validation loss, the sample and the output directory. Ctrl-C or SIGTERM saves
     the latest completed iteration and raises Stopped."""
-    tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     with StopSignals() as stop, Run(config, resume, log, stop) as run:
         try:
             return run_to_the_end(run, stop)

@@ -13,12 +13,12 @@ from .creation import (arange, cat, ones, ones_like, randn, stack, tensor, where
                        zeros_like)
 from .gradcheck import GradcheckError, gradcheck
 from . import functional, nn, optim
-from . import graph, memory, safetensors
+from . import blas, graph, memory, safetensors
 from .serialization import load, save
 
 __all__ = [
     "Tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "tensor", "zeros",
     "ones", "zeros_like", "ones_like", "randn", "arange", "cat", "stack", "where", "gradcheck",
-    "GradcheckError", "functional", "nn", "optim", "graph", "memory", "safetensors", "save",
-    "load",
+    "GradcheckError", "functional", "nn", "optim", "blas", "graph", "memory", "safetensors",
+    "save", "load",
 ]

@@ -10,7 +10,8 @@ that is about 5,000 page faults and 14 ms of kernel time per 65 ms step.
 give freed memory back, so the second step reuses the first step's pages: about 300 faults
 per step, and the step takes 53 ms. Results are unchanged; the process keeps its peak memory
 (which a training run reaches every step anyway). Elsewhere than glibc it does nothing.
-`python -m gpt train` calls it; call it at the start of your own training scripts.
+Every optimizer (tinytorch.optim) calls it when it is made, so any training loop gets it,
+the training commands' and your own alike; calling it again changes nothing.
 """
 import ctypes
 import ctypes.util

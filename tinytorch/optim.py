@@ -14,13 +14,26 @@ Parameter groups: `params` is either an iterable of parameters, or of dicts such
 those parameters (GPT training decays weights but not biases and layer-norm gains this way).
 
 Updates happen in place on `p.data` with NumPy ufuncs and `out=`, so a step allocates almost no
-memory, and they walk large parameters in cache-sized pieces (see `_pieces`). Every scalar is a
+memory, and they walk large arrays in cache-sized pieces (see `_pieces`). Every scalar is a
 Python float: a NumPy float64 scalar (what `np.sqrt(2)` returns) would make NumPy 2 compute a
 float32 parameter's update in float64, five times slower.
+
+Two things an optimizer does to the process and its parameters, for speed:
+- Each group's parameters move into one contiguous array, their gradients and the optimizer's
+  state into others (tinytorch.flat_parameters): `p.data` becomes a view into it, backward
+  writes `p.grad` into it, and a step is a few passes over the whole group instead of a dozen
+  NumPy calls per parameter. Replacing a parameter's array (load_state_dict, to(dtype), by
+  hand) is fine: the next step copies the new values in first.
+- Creating one calls `tinytorch.memory.keep_freed_memory()`, so that the training loop it
+  drives reuses the memory each step frees instead of page-faulting fresh memory in.
 """
+import itertools
 import math
 
 import numpy as np
+
+from . import memory
+from .flat_parameters import FlatParameters
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "warmup_cosine_lr", "set_lr"]
 
@@ -41,6 +54,7 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups = []
         self.state = {}
+        self._flat = []             # one FlatParameters per group
         self._scratch = {}          # dtype -> a reusable temporary, see _temporary
         params = list(params)
         if not params:
@@ -49,6 +63,7 @@ class Optimizer:
             params = [{"params": params}]
         for group in params:
             self.add_param_group(group)
+        memory.keep_freed_memory()  # a training loop frees and allocates the same every step
 
     def add_param_group(self, group):
         """Add a group: `{"params": [...], **hyperparameters}`; missing ones take the defaults."""
@@ -64,6 +79,7 @@ class Optimizer:
                                  "(or twice in one); each must appear once")
             seen.add(id(p))
         self.param_groups.append(group)
+        self._flat.append(FlatParameters(group["params"]))
 
     def zero_grad(self):
         """Forget every parameter's gradient (sets `.grad` to None, as PyTorch does)."""
@@ -77,6 +93,25 @@ class Optimizer:
     def _params_to_update(self, group):
         """The group's parameters that take part in this step: those with a gradient."""
         return [p for p in group["params"] if p.grad is not None and p.requires_grad]
+
+    def _gathered_groups(self):
+        """(group, its FlatParameters) for every group, with every parameter, gradient and
+        state array brought back into the flat buffers (see FlatParameters.gather)."""
+        for i, group in enumerate(self.param_groups):
+            flat = self._flat[i]
+            if len(flat.params) != len(group["params"]) or any(
+                    a is not b for a, b in zip(flat.params, group["params"])):
+                flat = self._flat[i] = FlatParameters(group["params"])   # the list changed
+            flat.gather(self.state)
+            yield group, flat
+
+    def _runs(self, flat, params, names, key):
+        """(key, (data, grad, [state arrays named by `names`])) for each run of `params`
+        that lie side by side in `flat` and share `key(p)` (Adam's step count, say): the
+        arrays cover the whole run, so one update serves all its parameters."""
+        for value, alike in itertools.groupby(params, key):
+            for arrays in flat.runs(list(alike), self.state, names):
+                yield value, arrays
 
     def _temporary(self, array):
         """Scratch memory shaped like `array` (usually a piece), reused for every parameter of
@@ -190,22 +225,21 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
 
     def step(self):
-        for group in self.param_groups:
+        for group, flat in self._gathered_groups():
             lr, momentum = float(group["lr"]), float(group["momentum"])
             weight_decay = float(group["weight_decay"])
-            for p in self._params_to_update(group):
-                if momentum == 0.0:
-                    arrays = (p.data, p.grad)
-                else:
+            params, names, new = self._params_to_update(group), (), set()
+            if momentum != 0.0:
+                names = ("momentum_buffer",)
+                for p in params:
                     state = self.state.setdefault(p, {})
                     if "momentum_buffer" not in state:      # the first step: buf = g
-                        state["momentum_buffer"] = np.empty(p.shape, p.dtype)
-                        first_step = True
-                    else:
-                        first_step = False
-                    arrays = (p.data, p.grad, state["momentum_buffer"])
+                        state["momentum_buffer"] = flat.state_view("momentum_buffer", p)
+                        new.add(p)
+            for first_step, (data, grads, bufs) in self._runs(flat, params, names,
+                                                               key=new.__contains__):
                 # buf is [] without momentum, else [the matching piece of the buffer].
-                for param, grad, *buf in self._pieces(*arrays):
+                for param, grad, *buf in self._pieces(data, grads, *bufs):
                     update = self._temporary(param)
                     if weight_decay != 0.0:
                         np.multiply(param, weight_decay, out=update)
@@ -245,19 +279,24 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     def step(self):
-        for group in self.param_groups:
+        for group, flat in self._gathered_groups():
             lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
             beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
-            for p in self._params_to_update(group):
+            params = self._params_to_update(group)
+            for p in params:
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = {"step": 0, "exp_avg": np.zeros(p.shape, p.dtype),
-                                             "exp_avg_sq": np.zeros(p.shape, p.dtype)}
+                    state = self.state[p] = {"step": 0,
+                                             "exp_avg": flat.state_view("exp_avg", p),
+                                             "exp_avg_sq": flat.state_view("exp_avg_sq", p)}
                 state["step"] += 1
-                for param, grad, m, v in self._pieces(p.data, p.grad, state["exp_avg"],
-                                                      state["exp_avg_sq"]):
-                    adam_update(param, grad, m, v, self._temporary(param), state["step"], lr,
-                                beta1, beta2, eps, weight_decay, self.decoupled_weight_decay)
+            # Parameters that share a step count (all of them, unless some missed steps) are
+            # updated together, a run of them at a time.
+            for step, (data, grad, (m, v)) in self._runs(flat, params, ("exp_avg", "exp_avg_sq"),
+                                                          key=lambda p: self.state[p]["step"]):
+                for pieces in self._pieces(data, grad, m, v):
+                    adam_update(*pieces, self._temporary(pieces[0]), step, lr, beta1, beta2, eps,
+                                weight_decay, self.decoupled_weight_decay)
 
 
 def adam_update(param, grad, m, v, tmp, step, lr, beta1, beta2, eps, weight_decay, decoupled):

@@ -19,7 +19,8 @@ class Tensor:
     .requires_grad   whether ops on it are recorded
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_output_index", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_output_index", "_grad_buffer",
+                 "__weakref__")
     __array_priority__ = 1000     # ndarray + Tensor calls Tensor.__radd__, not NumPy's loop
 
     def __init__(self, data, requires_grad=False):
@@ -33,6 +34,9 @@ class Tensor:
         self.requires_grad = requires_grad
         self._node = None          # the op that made this tensor; None for a leaf
         self._output_index = 0     # which of that op's outputs this is
+        # Where backward writes this leaf's gradient when .grad is None: an optimizer's flat
+        # gradient buffer (tinytorch.flat_parameters); None: a fresh array.
+        self._grad_buffer = None
 
     # ----- what it is ---------------------------------------------------------------------
 
@@ -126,7 +130,7 @@ class Tensor:
                 raise RuntimeError(
                     f"backward() on a tensor of shape {self.shape} needs a gradient of that "
                     f"shape: pass grad=..., or reduce to a scalar first (e.g. y.sum().backward())")
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, self.data.dtype)    # np.ones_like: 1 us more
         else:
             grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:

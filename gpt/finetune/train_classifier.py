@@ -127,7 +127,6 @@ def fine_tune(model, splits, pad_id, config, log=print):
     set_trainable_lora) for config.epochs on splits["train"] (each split a pair: token id
     lists, labels (N,)); returns one dict of figures per epoch, the first (epoch 0) from
     before training."""
-    tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     optimizer = make_adamw(model, config.lr, config.weight_decay)
     generator = stream("classification batches", config.seed)
     history = [{"epoch": 0, **evaluate_splits(model, splits, pad_id)}]

@@ -161,7 +161,6 @@ def finetune_instruct(config, log=print):
 
 def fine_tune_into(folder, config, log):
     """finetune_instruct's work, writing its files into `folder`."""
-    tt.memory.keep_freed_memory()      # reuse freed pages: no page faults every step
     model, tokenizer = load_base_model(config.model)
     eot = require_end_of_text(tokenizer)
     splits, dropped = load_splits(config.data, tokenizer, model.config.block_size, config.seed)

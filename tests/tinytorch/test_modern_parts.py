@@ -256,7 +256,8 @@ def test_the_fused_kernel_keeps_keys_and_values_unrepeated():
     q, k, v = leaves(13, (1, 8, 3, 4), (1, 2, 6, 4), (1, 2, 6, 4))
     out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
     (node,) = graph_nodes(out)
-    q_rows, saved_k, saved_v, weights, keep = node.saved_tensors
+    q_rows, saved_k, saved_v, keep = node.saved_tensors
+    (weights,) = node.weights                            # one block: grouped rows stay whole
     assert saved_k is k.data and saved_v is v.data
     assert q_rows.shape == (1, 2, 12, 4) and weights.shape == (1, 2, 12, 6) and keep is None
 

@@ -291,3 +291,12 @@ def test_large_and_non_contiguous_parameters_get_the_same_update_bit_for_bit(mak
     assert (big.data == np.stack([p.data for p in small])).all()
     assert (fortran.data == big.data).all()
     assert not (big.data == values).all()
+
+
+def test_making_an_optimizer_keeps_freed_memory_for_the_loop_it_drives(monkeypatch):
+    """A user's own loop gets what `gpt train` gets: the optimizer asks glibc to keep freed
+    memory (tinytorch.memory), so the loop does not page-fault fresh memory every step."""
+    calls = []
+    monkeypatch.setattr(tt.memory, "keep_freed_memory", lambda: calls.append(1) or True)
+    tt.optim.AdamW([Parameter(np.ones(2))])
+    assert calls == [1]

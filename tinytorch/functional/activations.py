@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from .rowwise import row_blocks
+from .rowwise import max_along, row_blocks
 
 
 class Softmax(Function):
@@ -23,7 +23,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x - np.max(x, axis=dim, keepdims=True)
+        shifted = x - max_along(x, dim)
         probs = np.exp(shifted, out=shifted)
         probs /= np.sum(probs, axis=dim, keepdims=True)
         ctx.dim = dim
@@ -50,7 +50,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x - np.max(x, axis=dim, keepdims=True)
+        shifted = x - max_along(x, dim)
         log_norm = np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
         shifted -= log_norm
         ctx.dim = dim
@@ -69,8 +69,9 @@ GELU_C = math.sqrt(2.0 / math.pi)
 GELU_A = 0.044715
 
 
-def gelu_with_tanh(x):
-    """GPT-2's GELU of an array, and t = tanh(u) for the derivative.
+def gelu_with_tanh(x, out=None):
+    """GPT-2's GELU of an array (written into `out` if given), and t = tanh(u) for the
+    derivative.
 
     y = 0.5 x (1 + t),  t = tanh(u),  u = c (x + a x^3) = c x (1 + a x^2),  c = sqrt(2/pi)
     """
@@ -79,7 +80,7 @@ def gelu_with_tanh(x):
     t += GELU_C
     t *= x
     np.tanh(t, out=t)
-    out = t + 1.0
+    out = np.add(t, 1.0, out=out)
     out *= x
     out *= 0.5
     return out, t
@@ -105,26 +106,33 @@ def gelu_derivative(x, t):
     # END EXERCISE gelu_derivative
 
 
-def activation_and_slope(x, activation, derivative, need_slope):
-    """activation(x) and, if need_slope, its derivative (else None), over cache-sized blocks
-    of rows (see rowwise.py): the same numbers as one call over all of x, about 3x faster.
+def activation_and_slope(x, activation, derivative, need_slope, bias=None):
+    """activation(x + bias) and, if need_slope, its derivative (else None), over cache-sized
+    blocks of rows (see rowwise.py): the same numbers as one call over all of x, about 3x
+    faster. A `bias` (x.shape[-1],) is added to each block just before its activation, while
+    the block is in cache; x is then overwritten with x + bias (the fused MLP passes its own
+    scratch array).
 
-    activation(x) returns (y, aux) where aux is what the derivative reuses from the forward
-    computation (tanh(u) for GELU, the sigmoid for SiLU); derivative(x, aux) returns dy/dx.
+    activation(x, out) writes y into `out` and returns (y, aux), where aux is what the
+    derivative reuses from the forward computation (tanh(u) for GELU, the sigmoid for SiLU);
+    derivative(x, aux) returns dy/dx.
     """
     rows = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(-1, 1)
     out = np.empty_like(rows)
     slope = np.empty_like(rows) if need_slope else None
     for block in row_blocks(rows):
-        out[block], aux = activation(rows[block])
+        pre = rows[block]
+        if bias is not None:
+            pre += bias
+        _, aux = activation(pre, out=out[block])
         if need_slope:
-            slope[block] = derivative(rows[block], aux)
+            slope[block] = derivative(pre, aux)
     return out.reshape(x.shape), (slope.reshape(x.shape) if need_slope else None)
 
 
-def gelu_and_slope(x, need_slope):
-    """GELU of x and, if need_slope, its derivative (else None)."""
-    return activation_and_slope(x, gelu_with_tanh, gelu_derivative, need_slope)
+def gelu_and_slope(x, need_slope, bias=None):
+    """GELU of x (+ bias, added into x) and, if need_slope, its derivative (else None)."""
+    return activation_and_slope(x, gelu_with_tanh, gelu_derivative, need_slope, bias)
 
 
 class GELU(Function):
@@ -147,7 +155,7 @@ class GELU(Function):
         return grad * slope
 
 
-def silu_with_sigmoid(x):
+def silu_with_sigmoid(x, out=None):
     """SiLU (swish) of an array, x * sigmoid(x), and s = sigmoid(x) for the derivative.
 
     s = 1 / (1 + e^-x) keeps its relative precision for large negative x (e^-x is large, not
@@ -159,7 +167,7 @@ def silu_with_sigmoid(x):
         np.exp(s, out=s)
     s += 1.0
     np.divide(1.0, s, out=s)
-    return x * s, s
+    return np.multiply(x, s, out=out), s
 
 
 def silu_derivative(x, s):
@@ -174,9 +182,9 @@ def silu_derivative(x, s):
     return slope
 
 
-def silu_and_slope(x, need_slope):
-    """SiLU of x and, if need_slope, its derivative (else None)."""
-    return activation_and_slope(x, silu_with_sigmoid, silu_derivative, need_slope)
+def silu_and_slope(x, need_slope, bias=None):
+    """SiLU of x (+ bias, added into x) and, if need_slope, its derivative (else None)."""
+    return activation_and_slope(x, silu_with_sigmoid, silu_derivative, need_slope, bias)
 
 
 class SiLU(Function):

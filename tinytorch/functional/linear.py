@@ -1,5 +1,6 @@
 """Fused affine map: x @ weight^T + bias as one graph node."""
 from ..autograd import Function
+from ..blas import matmul
 from .rowwise import column_sums
 
 
@@ -14,7 +15,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         rows = x.reshape(-1, x.shape[-1])
-        out = rows @ weight.T
+        out = matmul(rows, weight.T)
         if bias is not None:
             out += bias
         ctx.save_for_backward(rows, weight)
@@ -26,7 +27,7 @@ class Linear(Function):
         rows, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
         grad_rows = grad.reshape(-1, weight.shape[0])
-        grad_x = (grad_rows @ weight).reshape(ctx.shape) if need_x else None
-        grad_weight = grad_rows.T @ rows if need_weight else None
+        grad_x = matmul(grad_rows, weight).reshape(ctx.shape) if need_x else None
+        grad_weight = matmul(grad_rows.T, rows) if need_weight else None
         grad_bias = column_sums(grad_rows) if need_bias else None
         return grad_x, grad_weight, grad_bias

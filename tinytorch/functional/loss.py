@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from .rowwise import max_along
 
 
 class CrossEntropy(Function):
@@ -52,7 +53,7 @@ def log_softmax_at(logits, target):
     """(log softmax(logits_n)[target_n] (N,), softmax(logits) (N, C)) for logits (N, C) and
     class ids target (N,): what a loss on the target's log-probability needs forward (the
     first) and backward (the second, as p - onehot(target) is its gradient)."""
-    shifted = logits - np.max(logits, axis=1, keepdims=True)   # e^x cannot overflow
+    shifted = logits - max_along(logits, 1)           # e^x cannot overflow
     picked = shifted[np.arange(len(target)), target]
     probs = np.exp(shifted, out=shifted)
     sums = np.sum(probs, axis=1, keepdims=True)

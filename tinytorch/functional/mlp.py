@@ -8,6 +8,7 @@ derivative, computed while forward has its intermediate values at hand) and noth
 The leading axes of x are folded into rows, so each product is one large matrix product.
 """
 from ..autograd import Function
+from ..blas import matmul
 from .activations import gelu_and_slope, silu_and_slope
 from .rowwise import column_sums
 
@@ -27,11 +28,9 @@ class GeluMLP(Function):
     @staticmethod
     def forward(ctx, x, w_fc, b_fc, w_proj, b_proj):
         rows = x.reshape(-1, x.shape[-1])                      # (N, C)
-        hidden = rows @ w_fc.T                                 # (N, F)
-        if b_fc is not None:
-            hidden += b_fc
-        act, gelu_slope = gelu_and_slope(hidden, need_slope=any(ctx.needs_input_grad))
-        out = act @ w_proj.T                                   # (N, C)
+        hidden = matmul(rows, w_fc.T)                          # (N, F), + b_fc block by block
+        act, gelu_slope = gelu_and_slope(hidden, any(ctx.needs_input_grad), bias=b_fc)
+        out = matmul(act, w_proj.T)                            # (N, C)
         if b_proj is not None:
             out += b_proj
         if gelu_slope is not None:
@@ -44,13 +43,13 @@ class GeluMLP(Function):
         rows, act, gelu_slope, w_fc, w_proj = ctx.saved_tensors
         need_x, need_w_fc, need_b_fc, need_w_proj, need_b_proj = ctx.needs_input_grad
         grad_out = grad.reshape(-1, grad.shape[-1])            # (N, C)
-        grad_w_proj = grad_out.T @ act if need_w_proj else None
+        grad_w_proj = matmul(grad_out.T, act) if need_w_proj else None
         grad_b_proj = column_sums(grad_out) if need_b_proj else None
-        grad_hidden = grad_out @ w_proj                        # dL/dA, then dL/dH in place
+        grad_hidden = matmul(grad_out, w_proj)                 # dL/dA, then dL/dH in place
         grad_hidden *= gelu_slope
-        grad_w_fc = grad_hidden.T @ rows if need_w_fc else None
+        grad_w_fc = matmul(grad_hidden.T, rows) if need_w_fc else None
         grad_b_fc = column_sums(grad_hidden) if need_b_fc else None
-        grad_x = (grad_hidden @ w_fc).reshape(ctx.shape) if need_x else None
+        grad_x = matmul(grad_hidden, w_fc).reshape(ctx.shape) if need_x else None
         return grad_x, grad_w_fc, grad_b_fc, grad_w_proj, grad_b_proj
 
 
@@ -71,14 +70,12 @@ class SwiGLUMLP(Function):
     @staticmethod
     def forward(ctx, x, w_gate, w_up, w_down, b_gate, b_up, b_down):
         rows = x.reshape(-1, x.shape[-1])                      # (N, C)
-        gate = rows @ w_gate.T                                 # (N, F)
-        if b_gate is not None:
-            gate += b_gate
-        up = rows @ w_up.T                                     # (N, F)
+        gate = matmul(rows, w_gate.T)                          # (N, F), + b_gate block by block
+        up = matmul(rows, w_up.T)                              # (N, F)
         if b_up is not None:
             up += b_up
-        act, silu_slope = silu_and_slope(gate, need_slope=any(ctx.needs_input_grad))
-        out = (act * up) @ w_down.T                            # (N, C_out)
+        act, silu_slope = silu_and_slope(gate, any(ctx.needs_input_grad), bias=b_gate)
+        out = matmul(act * up, w_down.T)                       # (N, C_out)
         if b_down is not None:
             out += b_down
         if silu_slope is not None:
@@ -92,17 +89,17 @@ class SwiGLUMLP(Function):
         need_x, need_w_gate, need_w_up, need_w_down, need_b_gate, need_b_up, need_b_down = \
             ctx.needs_input_grad
         grad_out = grad.reshape(-1, grad.shape[-1])            # (N, C_out)
-        grad_w_down = grad_out.T @ (act * up) if need_w_down else None
+        grad_w_down = matmul(grad_out.T, act * up) if need_w_down else None
         grad_b_down = column_sums(grad_out) if need_b_down else None
-        grad_gate, grad_up = swiglu_backward(grad_out @ w_down, up, act, silu_slope)
-        grad_w_gate = grad_gate.T @ rows if need_w_gate else None
+        grad_gate, grad_up = swiglu_backward(matmul(grad_out, w_down), up, act, silu_slope)
+        grad_w_gate = matmul(grad_gate.T, rows) if need_w_gate else None
         grad_b_gate = column_sums(grad_gate) if need_b_gate else None
-        grad_w_up = grad_up.T @ rows if need_w_up else None
+        grad_w_up = matmul(grad_up.T, rows) if need_w_up else None
         grad_b_up = column_sums(grad_up) if need_b_up else None
         grad_x = None
         if need_x:
-            grad_x = grad_gate @ w_gate
-            grad_x += grad_up @ w_up
+            grad_x = matmul(grad_gate, w_gate)
+            grad_x += matmul(grad_up, w_up)
             grad_x = grad_x.reshape(ctx.shape)
         return grad_x, grad_w_gate, grad_w_up, grad_w_down, grad_b_gate, grad_b_up, grad_b_down
 

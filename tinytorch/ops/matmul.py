@@ -1,5 +1,6 @@
 """Matrix multiplication, the op a transformer spends almost all its time in."""
 from ..autograd import Function
+from ..blas import matmul
 
 
 class MatMul(Function):
@@ -23,8 +24,8 @@ class MatMul(Function):
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ")
         ctx.save_for_backward(a, b)
         if b.ndim == 2 and a.ndim > 2:
-            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
-        return a @ b
+            return matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
+        return matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
