@@ -69,6 +69,20 @@ def test_the_size_is_per_matrix_of_a_batch_and_vectors_count_as_one_column(fake,
     assert fake.settings == [1, 4, 1, 4]
 
 
+def test_a_few_rows_streaming_a_large_matrix_keep_the_process_setting(fake, monkeypatch):
+    """Decoding one token reads each weight matrix once: memory-bound, so both threads."""
+    monkeypatch.setattr(blas, "STREAMING_ELEMENTS", 10_000)
+    monkeypatch.setattr(blas, "STREAMING_ROWS", 4)
+    blas.matmul(np.ones((4, 100)), np.ones((100, 100)))         # 4 rows, 10,000 numbers
+    blas.matmul(np.ones(100), np.ones((100, 100)))              # a vector is one row
+    blas.matmul(np.ones((3, 4, 100)), np.ones((100, 100)))      # per matrix of a batch
+    assert fake.settings == []
+    blas.matmul(np.ones((5, 100)), np.ones((100, 100)))         # one row too many
+    blas.matmul(np.ones((4, 100)), np.ones((100, 99)))          # a matrix too small
+    blas.matmul(np.ones((400, 100)), np.ones(100))              # 400 rows by a vector
+    assert fake.settings == [1, 4, 1, 4, 1, 4]
+
+
 def test_a_failing_product_still_restores_the_setting(fake):
     with pytest.raises(ValueError):
         blas.matmul(np.ones((200, 300)), np.ones((400, 200)))
