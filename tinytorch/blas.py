@@ -19,13 +19,12 @@ tinytorch's fused kernels goes through here, matrix-vector products included.
 
 One kind of product is the exception: a few rows times a large matrix, as when a large model
 decodes one token at a time. Its time is the time to read the matrix from memory, which one
-core does at about three quarters of the machine's bandwidth and two cores do at all of it
-(measured: a Qwen3-0.6B-shaped model's 197 products of one token, 2.4 GB, took 76 ms on one
-thread, 54 ms on two). Such products come back to back, so OpenBLAS's threads are still
-spinning from the last one and there is no wake-up to wait for: beside a CPU-bound process the
-same products took 80 ms on one thread and 81 ms on two. A product of at most
-`STREAMING_ROWS` rows whose matrix holds at least `STREAMING_ELEMENTS` numbers therefore keeps
-OpenBLAS's own thread count.
+core does at about three quarters of the machine's bandwidth and two cores do at all of it:
+a Qwen3-0.6B-shaped model (197 such products a token, 2.4 GB) decodes 15-20 tokens/s this way
+instead of 11.5 on one thread. That is a trade, as for any split product: beside a CPU-bound
+process it decodes 7.4 tokens/s instead of 11.4. A product of at most `STREAMING_ROWS` rows
+whose matrix holds at least `STREAMING_ELEMENTS` numbers keeps OpenBLAS's own thread count;
+set `STREAMING_ROWS = 0` to run those on one thread too.
 
 The choice depends on the product's shape alone, never on timing or load, because it can
 change the result: OpenBLAS's kernels may round differently on one thread than on two (its
