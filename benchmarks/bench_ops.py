@@ -13,6 +13,8 @@ Three figures, each against NumPy doing the same arithmetic in the same run:
 4. each fused kernel against its composed twin (tinytorch.functional.composed), forward +
    backward at a small model's shapes, float32: the speed-up fusing buys. Grouped-query
    attention is also timed against the same fused kernel on keys and values repeated first.
+   Both sides run on one OpenBLAS thread, so the figure is fusion's alone: the fused kernels
+   choose a thread count per product (tinytorch.blas) where the composed ops use NumPy's `@`.
 
 Times are the fastest of several repeats (the figure least disturbed by the rest of the
 machine); measurements of the engine and of NumPy alternate, so both see the same conditions.
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 import tinytorch as tt  # noqa: E402
 import tinytorch.functional as F  # noqa: E402
+from tinytorch.blas import openblas_threads  # noqa: E402
 from tinytorch.functional import composed  # noqa: E402
 
 OVERHEAD_TARGET_US = 3.0
@@ -164,6 +167,20 @@ def bench_matmul(sizes, repeat):
           f"(target >= {THROUGHPUT_TARGET:.0%}: {verdict(worst >= THROUGHPUT_TARGET)})")
 
 
+def on_one_thread(function, *args):
+    """function(*args) with OpenBLAS (where NumPy uses it) on one thread, restored after."""
+    threads = openblas_threads()
+    if threads is None:
+        return function(*args)
+    get_threads, set_threads = threads
+    before = get_threads()
+    set_threads(1)
+    try:
+        return function(*args)
+    finally:
+        set_threads(before)
+
+
 def bench_kernels(repeat):
     B, T, C, H, H_KV, D, HIDDEN = 8, 128, 256, 8, 2, 32, 688
     print(f"\n== 4. fused kernels against their composed twins, forward + backward, float32 ==\n"
@@ -194,7 +211,8 @@ def bench_kernels(repeat):
             q, k, v, is_causal=True, enable_gqa=True), [(B, H, T, D), (B, H_KV, T, D),
                                                          (B, H_KV, T, D)]),
     ]
-    print(f"{'kernel':18} {'composed ms':>12} {'fused ms':>9} {'speed-up':>9}")
+    print(f"{'kernel':18} {'composed ms':>12} {'fused ms':>9} {'speed-up':>9}"
+          f"   (one OpenBLAS thread for both)")
     for name, call, shapes in cases:
         inputs = leaves(*shapes)
         grad = None
@@ -242,7 +260,7 @@ def main():
     bench_per_op(repeat)
     bench_forward_backward(repeat)
     bench_matmul([512, 1024] if args.quick else [512, 1024, 2048], repeat + 2)
-    bench_kernels(repeat)
+    on_one_thread(bench_kernels, repeat)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """Matrix multiplication, the op a transformer spends almost all its time in."""
 from ..autograd import Function
-from ..blas import matmul
 
 
 class MatMul(Function):
@@ -13,6 +12,8 @@ class MatMul(Function):
     out already summed over the batch. Backward may instead return grad_b with a's batch dims,
     (..., k, m): the engine sums it over dims that broadcasting added. It returns new arrays
     and writes into neither `grad` nor the saved a and b.
+    Both directions are NumPy's `@`, on NumPy's BLAS threads: the fused kernels are where the
+    library chooses a thread count per product (tinytorch.blas).
     """
 
     @staticmethod
@@ -24,8 +25,8 @@ class MatMul(Function):
                              f"{a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ")
         ctx.save_for_backward(a, b)
         if b.ndim == 2 and a.ndim > 2:
-            return matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
-        return matmul(a, b)
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])
+        return a @ b
 
     @staticmethod
     def backward(ctx, grad):
