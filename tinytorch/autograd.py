@@ -326,19 +326,8 @@ def _accumulate_leaf(tensor, grad, leaf_owners):
 
     Each leaf gets memory of its own, so that `p.grad *= c` (clipping, say) can never change
     another leaf's gradient: `a + b` hands both the very same array, and a reshape hands out a
-    view. A read-only view (from np.broadcast_to) is copied for the same reason. A parameter
-    in an optimizer's flat buffer has its memory there (`_grad_buffer`): its gradient is
-    copied into it, and later gradients are added in place.
+    view. A read-only view (from np.broadcast_to) is copied for the same reason.
     """
-    home = tensor._grad_buffer
-    if home is not None and home.shape == grad.shape and home.dtype == grad.dtype:
-        if tensor.grad is None:
-            np.copyto(home, grad)
-            tensor.grad = home
-            return
-        if tensor.grad is home:
-            home += grad
-            return
     owner = grad if grad.base is None else grad.base
     if id(owner) in leaf_owners or not grad.flags.writeable:
         grad = grad.copy()

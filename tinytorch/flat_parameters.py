@@ -4,23 +4,27 @@ dozen small NumPy calls per parameter (for the 52 parameters of a 4-layer GPT, A
 takes 1.0 ms instead of 1.4).
 
     flat = FlatParameters([w1, b1, w2, b2])      # each p.data is now a view into flat.data
-    loss.backward()                              # each p.grad is written into flat.grad
+    loss.backward()
+    flat.gather(state)                           # each p.grad copied into flat.grad
     for data, grad, (m,) in flat.runs([w1, b1, w2, b2], state, ["exp_avg"]):
         ...                                      # one run: all four parameters at once
 
 The parameters lie end to end in the order given (no padding), each a C-contiguous view of its
-stretch of `data`. Backward writes a parameter's gradient into its stretch of `grad`
-(`Tensor._grad_buffer`, see autograd._accumulate_leaf) instead of keeping a fresh array, so
-the gradients of consecutive parameters are consecutive in one array too; optimizer state
-(Adam's moments, SGD's momentum) is laid out the same way (`state_view`).
+stretch of `data`. `gather()`, which the optimizer calls at the start of every step, copies
+each parameter's gradient into its stretch of `grad`, so the gradients of consecutive
+parameters are consecutive in one array too; `p.grad` itself stays the array backward gave
+it, as in PyTorch, so a gradient the caller kept is never overwritten by a later step.
+Optimizer state (Adam's moments, SGD's momentum) is laid out like the parameters
+(`state_view`).
 
 Whatever gives a parameter a new array takes it out of the buffer: `Module.load_state_dict`,
-`Module.to(dtype)`, `p.data = ...` or `p.grad = ...` by hand, `Optimizer.load_state_dict`.
-`gather()`, which the optimizer calls at the start of every step, finds each of those (one
-identity check per array) and copies the new values into the parameter's stretch, making the
-parameter a view again; a new dtype or shape lays the buffers out afresh. So the optimizer
-always updates the live parameters, whatever replaced their arrays. (A parameter given to two
-optimizers belongs to whichever gathered it last: correct, but copied at every step.)
+`Module.to(dtype)`, `p.data = ...` by hand, `Optimizer.load_state_dict`. `gather()` finds
+each of those (one identity check per array) and copies the new values into the parameter's
+stretch, making the parameter a view again; a new dtype or shape lays the buffers out afresh.
+So the optimizer always updates the live parameters, whatever replaced their arrays. (A
+parameter given to two optimizers belongs to whichever gathered it last: correct, but copied
+at every step.) An array taken from `p.data` before the optimizer was made is not the
+parameter any more: read `p.data` again.
 
 A group whose parameters do not share one floating-point dtype cannot live in one array: it
 stays as it is (`flat` is False) and `runs` gives each parameter its own arrays.
@@ -43,8 +47,6 @@ class FlatParameters:
         view of its stretch."""
         dtypes = {p.data.dtype for p in self.params}
         self.flat = len(dtypes) == 1 and next(iter(dtypes)).kind == "f"
-        for p in self.params:
-            p._grad_buffer = None
         if not self.flat:
             self.state = {}
             for p in self.params:             # each keeps arrays of its own, in its dtype
@@ -86,8 +88,9 @@ class FlatParameters:
         return self.views[name]
 
     def gather(self, state):
-        """Make every parameter's data, gradient and arrays in `state` ({param: {name:
-        array}}) views of the buffers again, copying in whatever replaced them."""
+        """Copy every gradient into `grad`, and make every parameter's data and arrays in
+        `state` ({param: {name: array}}) views of the buffers again, copying in whatever
+        replaced them."""
         if not self.flat or any(p.data.dtype != self.dtype or p.data.shape != shape
                                 for p, shape in zip(self.params, self.shapes)):
             self.lay_out(state)               # Module.to(dtype), say: start afresh
@@ -100,10 +103,8 @@ class FlatParameters:
         if p.data is not data:
             data[...] = p.data
             p.data = data
-        p._grad_buffer = grad                 # another optimizer may have taken it
-        if p.grad is not None and p.grad is not grad:
-            grad[...] = p.grad
-            p.grad = grad
+        if p.grad is not None:
+            grad[...] = p.grad                # p.grad stays the caller's array
         for name, value in param_state.items():      # arrays, and numbers such as "step"
             if isinstance(value, np.ndarray) and value.shape == self.shapes[i]:
                 view = self._state_views(name)[i]

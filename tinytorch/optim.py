@@ -98,6 +98,8 @@ class Optimizer:
         """(group, its FlatParameters) for every group, with every parameter, gradient and
         state array brought back into the flat buffers (see FlatParameters.gather)."""
         for i, group in enumerate(self.param_groups):
+            if i == len(self._flat):                    # a group appended by hand
+                self._flat.append(FlatParameters(group["params"]))
             flat = self._flat[i]
             if len(flat.params) != len(group["params"]) or any(
                     a is not b for a, b in zip(flat.params, group["params"])):

@@ -19,8 +19,7 @@ class Tensor:
     .requires_grad   whether ops on it are recorded
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_output_index", "_grad_buffer",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_output_index", "__weakref__")
     __array_priority__ = 1000     # ndarray + Tensor calls Tensor.__radd__, not NumPy's loop
 
     def __init__(self, data, requires_grad=False):
@@ -34,9 +33,6 @@ class Tensor:
         self.requires_grad = requires_grad
         self._node = None          # the op that made this tensor; None for a leaf
         self._output_index = 0     # which of that op's outputs this is
-        # Where backward writes this leaf's gradient when .grad is None: an optimizer's flat
-        # gradient buffer (tinytorch.flat_parameters); None: a fresh array.
-        self._grad_buffer = None
 
     # ----- what it is ---------------------------------------------------------------------
 

@@ -58,22 +58,23 @@ def reference_adamw(values, grads, steps, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
     return values
 
 
-def test_each_group_lives_in_one_array_and_backward_writes_into_its_gradient_buffer():
+def test_each_group_lives_in_one_array_and_a_step_gathers_its_gradients_into_another():
     model = mlp()
     optimizer = tt.optim.AdamW(groups(model), lr=0.01)
     for group, flat in zip(optimizer.param_groups, optimizer._flat):
         assert all(p.data.base is flat.data for p in group["params"])
         assert flat.data.size == sum(p.numel() for p in group["params"])
     loss_of(model, 0).backward()
+    backwards_own = {p: p.grad for p in model.parameters()}
     for group, flat in zip(optimizer.param_groups, optimizer._flat):
-        for p in group["params"]:
-            assert p.grad.base is flat.grad
+        flat.gather(optimizer.state)
         # the gradients lie end to end: the buffer is their concatenation
         np.testing.assert_array_equal(flat.grad, np.concatenate([p.grad.ravel()
                                                                  for p in group["params"]]))
+        assert all(p.grad is backwards_own[p] for p in group["params"])
 
 
-def test_gradients_are_the_same_in_the_buffer_and_accumulate_in_place():
+def test_an_optimizer_changes_no_gradient_backward_computes_or_accumulates():
     plain, flat = mlp(), mlp()
     tt.optim.SGD(flat.parameters(), lr=0.1)                  # puts flat's parameters in a buffer
     for model in (plain, flat):
@@ -82,6 +83,27 @@ def test_gradients_are_the_same_in_the_buffer_and_accumulate_in_place():
     for a, b in zip(plain.parameters(), flat.parameters()):
         np.testing.assert_array_equal(a.grad, b.grad)
         assert a.grad.dtype == b.grad.dtype == np.float32
+
+
+def test_a_gradient_the_caller_kept_is_never_overwritten():
+    """As in PyTorch: after zero_grad (or grad = None) the next backward gives a fresh array,
+    and a step only reads it."""
+    w, b = nn.Parameter(np.ones(3)), nn.Parameter(np.zeros(2))
+    optimizer = tt.optim.SGD([w, b], lr=0.1)
+    (w * 2.0).sum().backward()
+    first = w.grad
+    optimizer.step()
+    optimizer.zero_grad()
+    (w * 5.0).sum().backward()
+    optimizer.step()
+    assert first.tolist() == [2.0, 2.0, 2.0] and w.grad.tolist() == [5.0, 5.0, 5.0]
+    kept = []
+    for c in (1.0, 2.0, 3.0):
+        w.grad = None
+        (w * c).sum().backward()
+        kept.append(w.grad)
+        optimizer.step()
+    assert [g.tolist() for g in kept] == [[1.0] * 3, [2.0] * 3, [3.0] * 3]
 
 
 @pytest.mark.parametrize("make", [
@@ -216,6 +238,16 @@ def test_a_parameter_list_changed_after_the_optimizer_was_made_is_followed():
     a.grad, b.grad = np.ones(2), np.ones(3)
     optimizer.step()
     assert a.data.tolist() == [0.5, 0.5] and b.data.tolist() == [0.5, 0.5, 0.5]
+
+
+def test_a_group_appended_to_param_groups_by_hand_is_updated():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))
+    optimizer = tt.optim.SGD([a], lr=0.5)
+    optimizer.param_groups.append({"params": [b], "lr": 0.25, "momentum": 0.0,
+                                   "weight_decay": 0.0})
+    a.grad, b.grad = np.ones(2), np.ones(3)
+    optimizer.step()
+    assert a.data.tolist() == [0.5, 0.5] and b.data.tolist() == [0.75, 0.75, 0.75]
 
 
 def test_state_views_handed_out_again_start_at_zero():
