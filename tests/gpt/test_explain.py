@@ -543,10 +543,13 @@ def model_dir(tmp_path_factory, model, tokenizer):
 
 
 def test_the_command_prints_the_url_serves_and_stops_on_ctrl_c(model_dir):
+    # A test run started in the background (nohup, &) ignores SIGINT, and a program inherits
+    # an ignored signal: give the server Ctrl-C's default, as a terminal would.
     process = subprocess.Popen([sys.executable, "-m", "gpt", "explain", "--model", model_dir,
                                 "--port", "0", "--prompt", "Speak, speak."],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stdout.readline()
         assert line.startswith(f"Explaining {model_dir} at http://127.0.0.1:"), \
@@ -558,7 +561,11 @@ def test_the_command_prints_the_url_serves_and_stops_on_ctrl_c(model_dir):
         assert described["name"] == model_dir.name
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()                      # no server left behind by a failing test
+            raise
     assert process.returncode == 128 + signal.SIGINT and "Traceback" not in err
 
 
