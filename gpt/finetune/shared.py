@@ -11,9 +11,11 @@ splits already in memory) only the settings.
 """
 from dataclasses import dataclass
 
+from tinytorch.serialization import write_json
+
 from ..model import GPT
 from ..safeguards.checks import integer, number, optional_integer
-from ..tokenizers import load_tokenizer
+from ..tokenizers import load_tokenizer, save_tokenizer, token_ids_config
 from .lora import lora_alpha
 
 SPLITS = ("train", "validation", "test")       # every fine-tuning data set is cut into these
@@ -64,3 +66,13 @@ def load_base_model(model_dir):
     """(GPT, tokenizer) to fine-tune: a language model (GPT.from_pretrained refuses a
     classifier) and the tokenizer it was trained with."""
     return GPT.from_pretrained(model_dir), load_tokenizer(model_dir)
+
+
+def save_language_model(folder, model, tokenizer, json_files):
+    """A fine-tuned language model with its tokenizer, as the other commands and transformers
+    load it, and the run's JSON files ({file name: data}, keys in the order given: each record's
+    fields, then the run's figures), into `folder`."""
+    model.save_pretrained(folder, extra_config=token_ids_config(tokenizer))
+    save_tokenizer(tokenizer, folder)
+    for name, data in json_files.items():
+        write_json(folder / name, data, sort_keys=False)

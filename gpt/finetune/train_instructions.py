@@ -21,19 +21,18 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch.nn import evaluating
-from tinytorch.serialization import write_json
 
 from ..data import batches
 from ..safeguards.checks import integer, optional_integer
 from ..safeguards.output_dir import atomic_directory
 from ..seeds import stream
-from ..tokenizers import (encode_text, require_end_of_text, save_tokenizer, token_ids_config,
-                          without_padding)
+from ..tokenizers import encode_text, require_end_of_text, without_padding
 from ..training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 from .instructions import (IGNORE_INDEX, collate, encode_and_drop_long, format_prompt,
                            read_records, split_records)
 from .lora import add_lora, count_parameters, merge_lora
-from .shared import SPLITS, FinetuneConfig, load_base_model, require_files
+from .shared import (SPLITS, FinetuneConfig, load_base_model, require_files,
+                     save_language_model)
 
 RESPONSES_FILE = "test_responses.json"
 METRICS_FILE = "instruct_metrics.json"
@@ -207,15 +206,9 @@ def fine_tune_into(folder, config, log):
                   "model_response": generate_response(model, tokenizer, example.record,
                                                       config.max_new_tokens)}
                  for example in splits["test"]]
-    save_outputs(folder, model, tokenizer, responses, config, result)
+    metrics = {"config": vars(config), **result}
+    save_language_model(folder, model, tokenizer,
+                        {RESPONSES_FILE: responses, METRICS_FILE: metrics})
     result["responses"] = responses
     return result
 
-
-def save_outputs(folder, model, tokenizer, responses, config, result):
-    """The model and tokenizer, the test responses and the measurements, into `folder`."""
-    model.save_pretrained(folder, extra_config=token_ids_config(tokenizer))
-    save_tokenizer(tokenizer, folder)
-    # in the order a reader expects: each record's fields, then the run's figures
-    write_json(folder / RESPONSES_FILE, responses, sort_keys=False)
-    write_json(folder / METRICS_FILE, {"config": vars(config), **result}, sort_keys=False)

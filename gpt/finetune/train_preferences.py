@@ -31,19 +31,19 @@ import numpy as np
 import tinytorch as tt
 import tinytorch.functional as F
 from tinytorch.nn import evaluating
-from tinytorch.serialization import write_json
 
 from ..data import batches
 from ..model import functional_for
 from ..safeguards.checks import integer, number
 from ..safeguards.output_dir import atomic_directory
 from ..seeds import stream
-from ..tokenizers import require_end_of_text, save_tokenizer, token_ids_config
+from ..tokenizers import require_end_of_text
 from ..training_step import check_finite_loss, make_adamw, optimizer_step, quiet_divergence
 from .instructions import read_records, split_records
 from .lora import add_lora, count_parameters, merge_lora
 from .preferences import FIELDS, WHY_END_OF_TEXT, collate_pairs, encode_pairs
-from .shared import SPLITS, FinetuneConfig, load_base_model, require_files
+from .shared import (SPLITS, FinetuneConfig, load_base_model, require_files,
+                     save_language_model)
 from .train_instructions import answer_prompt
 
 RESPONSES_FILE = "test_responses.json"
@@ -235,14 +235,9 @@ def fine_tune_into(folder, config, log):
                  for pair, before, after in zip(splits["test"], answers_before, answers_after)]
     result = {"pairs": {name: vars(counts[name]) for name in SPLITS}, "history": history,
               "test": test}
-    save_outputs(folder, model, tokenizer, responses, config, result)
+    metrics = {"config": vars(config), **result}
+    save_language_model(folder, model, tokenizer,
+                        {RESPONSES_FILE: responses, METRICS_FILE: metrics})
     result["responses"] = responses
     return result
 
-
-def save_outputs(folder, model, tokenizer, responses, config, result):
-    """The model and tokenizer, the test answers and the measurements, into `folder`."""
-    model.save_pretrained(folder, extra_config=token_ids_config(tokenizer))
-    save_tokenizer(tokenizer, folder)
-    write_json(folder / RESPONSES_FILE, responses, sort_keys=False)
-    write_json(folder / METRICS_FILE, {"config": vars(config), **result}, sort_keys=False)

@@ -19,6 +19,7 @@ import tinytorch.functional as F
 from tinytorch.nn import evaluating
 
 from ..model import functional_for
+from .patching import record_activations
 from ..tokenizers import is_padding_id
 
 
@@ -26,15 +27,7 @@ def residual_streams(model, idx):
     """The residual stream entering block 0 and leaving each block: (n_layer + 1, B, T, C)
     float array, for token ids idx (B, T); dropout off, no graph."""
     names = ["embed"] + [f"h.{i}.resid" for i in range(model.config.n_layer)]
-    seen = {}
-
-    def keeper(name):
-        def keep(value):
-            seen[name] = value.data
-        return keep
-
-    with evaluating(model), tt.no_grad(), model.hooks({name: keeper(name) for name in names}):
-        model(idx)
+    seen = record_activations(model, idx, names)
     return np.stack([seen[name] for name in names])
 
 

@@ -370,7 +370,7 @@ def failing(*args, **kwargs):
 @pytest.mark.parametrize("interrupted", ["generate_response", "save_tokenizer"])
 def test_an_interrupted_run_leaves_no_output_directory_and_a_rerun_succeeds(
         tmp_path, shared_data, monkeypatch, interrupted):
-    from gpt.finetune import train_instructions as instruct
+    from gpt.finetune import shared, train_instructions as instruct
     data = write_records(tmp_path / "data.json", short_records(24))
     out = tmp_path / "out"
     config = instruct.InstructConfig(model=str(shared_data / "gpt2-tiny"), data=str(data),
@@ -378,7 +378,8 @@ def test_an_interrupted_run_leaves_no_output_directory_and_a_rerun_succeeds(
                                      seed=0)
     with monkeypatch.context() as patch:
         # while answering the test split (before anything is written), or while writing
-        patch.setattr(instruct, interrupted, failing)
+        patch.setattr(shared if interrupted == "save_tokenizer" else instruct, interrupted,
+                      failing)
         with pytest.raises(KeyboardInterrupt):
             instruct.finetune_instruct(config, log=lambda line: None)
     assert not out.exists() and list(tmp_path.iterdir()) == [data]     # no temporary left

@@ -426,13 +426,13 @@ def failing(*args, **kwargs):
 
 
 def test_an_interrupted_run_leaves_no_output_directory(tmp_path, shared_data, monkeypatch):
-    from gpt.finetune import train_preferences
+    from gpt.finetune import shared, train_preferences
     data = write_records(tmp_path / "prefs.json", polite_records(20))
     out = tmp_path / "out"
     config = PreferenceConfig(model=str(shared_data / "gpt2-tiny"), data=str(data),
                               out=str(out), epochs=1, max_new_tokens=2)
     with monkeypatch.context() as patch:
-        patch.setattr(train_preferences, "save_tokenizer", failing)
+        patch.setattr(shared, "save_tokenizer", failing)          # while writing
         with pytest.raises(KeyboardInterrupt):
             train_preferences.finetune_preference(config, log=lambda line: None)
     assert not out.exists() and list(tmp_path.iterdir()) == [data]
