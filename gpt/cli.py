@@ -22,7 +22,8 @@ from .config import ARCHITECTURES, MLPS, NORMS, POSITIONS
 from .quantize import INT8_FILE, load_int8, quantize_int8
 from .safeguards.memory import NotEnoughMemory
 from .sampling import DRAFT_TOKENS, check_draft_model, check_generation_arguments
-from .tokenizers import encode_prompt, load_tokenizer, output_bytes, start_ids, stop_ids
+from .tokenizers import (encode_prompt, first_different_token, load_tokenizer, output_bytes,
+                         start_ids, stop_ids, token_bytes)
 from .train import STATE_FILE, TrainConfig, saved_config, train
 
 USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   # a diverging --lr
@@ -310,6 +311,17 @@ def load_model(directory, int8=False):
     return model
 
 
+def check_same_tokens(tokenizer, draft_tokenizer, args):
+    """A ValueError unless the draft's tokenizer reads every id as the model's does."""
+    token_id = first_different_token(tokenizer, draft_tokenizer)
+    if token_id is not None:
+        raise ValueError(f"--draft-model {args.draft_model} has another tokenizer than "
+                         f"--model {args.model}: token {token_id} is "
+                         f"{token_bytes(draft_tokenizer, token_id)!r} there and "
+                         f"{token_bytes(tokenizer, token_id)!r} here; a draft must share the "
+                         f"model's tokens")
+
+
 def run_sample(args, out=None):
     out = out or sys.stdout
     settings = generation_settings(args)
@@ -320,6 +332,7 @@ def run_sample(args, out=None):
     if args.draft_model is not None:
         settings["draft_model"] = load_model(args.draft_model)
         check_draft_model(model, settings["draft_model"], len(prompt), args.max_new_tokens)
+        check_same_tokens(tokenizer, load_tokenizer(args.draft_model), args)
     out.write(args.prompt)
     # Bytes of a character split across tokens wait until the character is complete.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

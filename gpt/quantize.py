@@ -28,9 +28,14 @@ directory, beside the float `model.safetensors` and `config.json` it may hold, a
     <layer>.weight_scale  F32 (out,)      its scales
     every other parameter F32             as GPT.state_dict() names it (biases, norms, wpe)
     __metadata__          {"format": "pt", "quantization": QUANTIZATION,
-                           "gpt_config": GPTConfig as JSON}
+                           "gpt_config": GPTConfig as JSON,
+                           "float_weights": the float weight files beside it, as JSON
+                                            [name, bytes, modified (ns)]}
 
-A tied head is stored once, as transformer.wte.weight.
+A tied head is stored once, as transformer.wte.weight. The float weights' stamp tells when the
+checkpoint beside the file has changed since it was quantised (a run trained further): then
+`load_int8` refuses the file rather than give the old weights; an int8 file alone in its
+directory (the float weights deleted to save the space) loads.
 """
 import json
 from pathlib import Path
@@ -213,12 +218,32 @@ def save_int8(model, directory):
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     safetensors.save_file(tensors, directory / INT8_FILE,
-                          {"quantization": QUANTIZATION, "gpt_config": json.dumps(config)})
+                          {"quantization": QUANTIZATION, "gpt_config": json.dumps(config),
+                           "float_weights": json.dumps(float_weights_stamp(directory))})
+
+
+def float_weights_stamp(directory):
+    """[name, bytes, modified (ns)] of each float weight file in `directory`
+    (model.safetensors, or the index and its shards), in name order."""
+    files = sorted(path for path in Path(directory).glob("model*.safetensors*")
+                   if path.name != INT8_FILE)
+    return [[path.name, path.stat().st_size, path.stat().st_mtime_ns] for path in files]
+
+
+def check_quantized_from_these_weights(path, metadata):
+    """A ValueError if the float weights beside the int8 file `path` are not those it was
+    quantised from (its metadata's stamp); none beside it, or no stamp, is fine."""
+    now = float_weights_stamp(path.parent)
+    then = json.loads(metadata.get("float_weights", "null"))
+    if now and then is not None and now != then:
+        raise ValueError(f"{path} was quantised from other weights than {path.parent} holds "
+                         f"now (they changed since): quantise again (python -m gpt quantize "
+                         f"--model {path.parent})")
 
 
 def load_int8(directory, fused=True):
-    """The int8 model save_int8 wrote to `directory`; a file that is not such a model is an
-    error naming it."""
+    """The int8 model save_int8 wrote to `directory`; a file that is not such a model, or one
+    quantised from other weights than the float checkpoint beside it, is an error naming it."""
     path = Path(directory) / INT8_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{directory} has no {INT8_FILE} (save_int8 writes one)")
@@ -226,6 +251,7 @@ def load_int8(directory, fused=True):
     if metadata.get("quantization") != QUANTIZATION or "gpt_config" not in metadata:
         raise ValueError(f"{path} is not an int8 model written by gpt.quantize.save_int8 (its "
                          f"metadata has no quantization {QUANTIZATION!r} and gpt_config)")
+    check_quantized_from_these_weights(path, metadata)
     config = GPTConfig(**json.loads(metadata["gpt_config"]), fused=fused)
     tensors = safetensors.load_file(path)
     model = GPT(config, seed=0)

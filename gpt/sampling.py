@@ -207,7 +207,8 @@ def check_draft_model(model, draft_model, prompt_length, max_new_tokens):
     needed = prompt_length + max_new_tokens - 1
     for name, m in (("model", model), ("draft model", draft_model)):
         if needed > m.config.block_size:
-            raise ValueError(f"speculative decoding reads the whole sequence: a prompt of "
-                             f"{prompt_length} tokens and {max_new_tokens} new ones need a "
-                             f"context of {needed}, and the {name}'s block_size is "
-                             f"{m.config.block_size}")
+            raise ValueError(f"speculative decoding keeps the whole sequence in its caches: a "
+                             f"prompt of {prompt_length} tokens and {max_new_tokens} new ones "
+                             f"need a context of {needed}, and the {name}'s block_size is "
+                             f"{m.config.block_size}: at most "
+                             f"{max(m.config.block_size - prompt_length + 1, 0)} new tokens fit")

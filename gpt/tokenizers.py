@@ -133,6 +133,24 @@ def output_bytes(tokenizer, ids):
     return tokenizer.decode_bytes(without_padding(tokenizer, ids))
 
 
+def first_different_token(tokenizer, other):
+    """The first token id whose bytes differ between two tokenizers (an id only one of them
+    has counts), or None when every id reads the same: a draft model must read and write the
+    very tokens of the model it drafts for, and equal vocabulary sizes do not show that."""
+    for token_id in range(max(tokenizer.vocab_size, other.vocab_size)):
+        if token_bytes(tokenizer, token_id) != token_bytes(other, token_id):
+            return token_id
+    return None
+
+
+def token_bytes(tokenizer, token_id):
+    """The bytes of one token id, or None for an id the tokenizer does not have."""
+    try:
+        return tokenizer.decode_bytes([token_id])
+    except ValueError:
+        return None
+
+
 def without_padding(tokenizer, ids):
     """Token ids a model produced, less those past the tokenizer's last id: padding rows of the
     embedding (Qwen2.5 and Qwen3 pad 151,665 tokens to 151,936 rows, and their logits are as

@@ -57,6 +57,30 @@ def test_a_draft_model_changes_nothing_in_the_text(capsys, llama):
         assert status == 0 and err == "" and drafted == plain
 
 
+def test_a_draft_with_another_tokenizer_of_the_same_size_is_refused(capsys, llama,
+                                                                     shared_data):
+    directory, model, _ = llama
+    other = shared_data / "gpt2-tiny"            # 512 tokens too, other ones
+    assert GPT.from_pretrained(other).config.vocab_size == model.config.vocab_size
+    status, out, err = run_main(capsys, "sample", "--model", directory, "--prompt", PROMPT,
+                                "--max-new-tokens", 5, "--draft-model", other)
+    assert status == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith(f"error: --draft-model {other} has another tokenizer than --model")
+    assert "token 0 is" in err
+
+
+def test_a_draft_run_longer_than_the_context_says_how_many_tokens_fit(capsys, llama):
+    directory, model, tokenizer = llama
+    prompt_length = len(encode_prompt(tokenizer, PROMPT))
+    status, out, err = run_main(capsys, "sample", "--model", directory, "--prompt", PROMPT,
+                                "--draft-model", directory)          # 200 new tokens
+    fit = model.config.block_size - prompt_length + 1
+    assert status == 1 and err.count("\n") == 1 and f"at most {fit} new tokens fit" in err
+    status, _, err = run_main(capsys, "sample", "--model", directory, "--prompt", PROMPT,
+                              "--draft-model", directory, "--max-new-tokens", fit)
+    assert status == 0 and err == ""
+
+
 def test_quantize_writes_the_int8_file_that_sample_int8_reads(capsys, llama, tmp_path):
     directory, model, tokenizer = llama
     copy = tmp_path / "llama"
@@ -73,6 +97,27 @@ def test_quantize_writes_the_int8_file_that_sample_int8_reads(capsys, llama, tmp
     expected = quantize_int8(model).generate(np.array([prompt]), 20, temperature=0,
                                              eos_token_id=stop)[0, len(prompt):]
     assert from_file == text_of(tokenizer, expected, stop)
+    assert load_int8(copy).config == model.config
+
+
+def test_an_int8_file_older_than_the_weights_beside_it_is_refused(capsys, llama, tmp_path):
+    """A run trained further after `quantize` (here: new weights saved over the old) must not
+    sample from the old int8 weights; with the float weights gone the int8 file is the model."""
+    directory, model, _ = llama
+    copy = tmp_path / "llama"
+    shutil.copytree(directory, copy)
+    assert run_main(capsys, "quantize", "--model", copy)[0] == 0
+    trained = GPT.from_pretrained(copy)
+    trained.transformer.wte.weight.data[:] *= 1.5
+    trained.save_pretrained(copy)
+    status, out, err = run_main(capsys, "sample", "--model", copy, "--int8",
+                                "--max-new-tokens", 5)
+    assert status == 1 and out == "" and err.count("\n") == 1
+    assert f"{INT8_FILE} was quantised from other weights" in err and "gpt quantize" in err
+    assert run_main(capsys, "quantize", "--model", copy)[0] == 0      # quantised again: fine
+    assert run_main(capsys, "sample", "--model", copy, "--int8", "--max-new-tokens", 5)[0] == 0
+    trained.save_pretrained(copy)
+    (copy / "model.safetensors").unlink()
     assert load_int8(copy).config == model.config
 
 
