@@ -397,7 +397,6 @@ def save_pretrained(model, directory, extra_config=None, dtype="float32"):
     if dtype not in ("float32", "bfloat16"):
         raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {dtype!r}")
     config = model.config
-    check_saveable(config)
     if is_gpt2(config):
         tensors = {name: np.ascontiguousarray(param.data.T if name.endswith(CONV1D_WEIGHTS)
                                               else param.data)
@@ -422,22 +421,6 @@ def save_pretrained(model, directory, extra_config=None, dtype="float32"):
     write_json(directory / CONFIG_FILE, settings)
     if getattr(model, "generation_config", None):
         write_json(directory / GENERATION_CONFIG_FILE, model.generation_config)
-
-
-def check_saveable(config):
-    """A ValueError unless save_pretrained can write a model of `config`: a model with GPT-2's
-    parts must have all of GPT-2's layout (HF's GPT2LMHeadModel has no other); any other mix
-    of parts has a layout (Llama's, Qwen's, or this project's own)."""
-    if (config.norm, config.positions, config.mlp) == ("layernorm", "learned", "gelu") \
-            and not is_gpt2(config):
-        differences = [f"{name}={getattr(config, name)!r}" for name, gpt2 in (
-            ("bias", True), ("qkv_bias", True), ("proj_bias", True), ("mlp_bias", True),
-            ("tie_embeddings", True), ("qk_norm", False), ("n_kv_head", config.n_head),
-            ("mlp_hidden", 4 * config.n_embd), ("head_size", config.n_embd // config.n_head))
-            if getattr(config, name) != gpt2]
-        raise ValueError(f"a model with {', '.join(differences)} cannot be written in GPT-2's "
-                         f"Hugging Face layout, which has biases in every Linear and LayerNorm, "
-                         f"a tied head, a 4 x n_embd MLP and one key and value per head")
 
 
 def is_gpt2(config):

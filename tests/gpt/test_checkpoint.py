@@ -53,11 +53,15 @@ def test_save_then_load_is_bit_exact_and_config_is_hf_shaped(tmp_path):
     assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".tmp*"))
 
 
-def test_bias_false_model_cannot_be_saved_in_hf_layout(tmp_path):
+def test_a_gpt2_model_without_biases_is_saved_in_our_own_layout_and_reads_back(tmp_path):
+    """GPT-2's layout has biases everywhere: a bias=False model is a mix no family has."""
     model = GPT(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=4, bias=False))
-    with pytest.raises(ValueError, match="bias=False"):
-        model.save_pretrained(tmp_path)
-    assert not (tmp_path / "model.safetensors").exists()
+    model.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["model_type"] == "tinygpt"
+    idx = np.array([[1, 2, 3]])
+    again = GPT.from_pretrained(tmp_path)
+    assert again.config == model.config
+    np.testing.assert_array_equal(again(idx)[0].data, model(idx)[0].data)
 
 
 def test_openai_style_keys_mask_buffers_and_lm_head_are_accepted(shared_data, tmp_path):
