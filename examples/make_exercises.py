@@ -494,6 +494,14 @@ def print_list(described):
               f"{'':<{width}}  hint: {e['hint']}")
 
 
+def require_pytest():
+    """Every action runs the project's tests with pytest, one of the test extras that a plain
+    `pip install -e .` leaves out: say so, rather than pass on pytest's ImportError."""
+    if importlib.util.find_spec("pytest") is None:
+        raise RuntimeError("the exercise tool runs the project's tests with pytest, which is "
+                           "not installed: pip install -e '.[test]' (the test extras)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     action = parser.add_mutually_exclusive_group(required=True)
@@ -511,6 +519,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.only.split(",")] if args.only else None
     try:
+        require_pytest()
         if args.list:
             print_list(describe(ROOT, names or [e.name for e in find_exercises()]))
         elif args.out:

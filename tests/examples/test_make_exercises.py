@@ -263,3 +263,15 @@ def test_unknown_names_and_existing_output_are_one_line_errors(tmp_path):
     result = run("examples/make_exercises.py", "--out", inside)
     assert result.returncode == 1 and "inside the project" in result.stderr
     assert not inside.exists()
+
+
+def test_without_pytest_the_message_names_the_test_extras(monkeypatch, capsys):
+    # after a plain `pip install -e .`: the tool runs the project's tests, so it needs pytest
+    monkeypatch.setitem(sys.modules, "pytest", None)           # import pytest now fails
+    for argv in (["--list"], ["--out", "nowhere"], ["--grade", "nowhere"]):
+        assert make_exercises.main(argv) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1
+        assert err.startswith("error: the exercise tool runs the project's tests with pytest")
+        assert "pip install -e '.[test]'" in err
+
