@@ -275,3 +275,12 @@ def test_without_pytest_the_message_names_the_test_extras(monkeypatch, capsys):
         assert err.startswith("error: the exercise tool runs the project's tests with pytest")
         assert "pip install -e '.[test]'" in err
 
+
+@pytest.mark.parametrize("only", ["", " ", ",", " , "])
+def test_an_empty_only_is_refused_not_read_as_all(tmp_path, only):
+    # an empty shell variable (--only "$NAMES") must not blank all the exercises
+    result = run("examples/make_exercises.py", "--out", tmp_path / "x", "--only", only)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "error: --only names no exercise: give comma-separated names " \
+                            "(see --list), or leave --only out for all of them\n"
+    assert not (tmp_path / "x").exists()
