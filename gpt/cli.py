@@ -30,6 +30,9 @@ USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   #
 MODEL_TOO_LARGE = "the model is too large for the free memory of this machine"
 LOWER_BATCH_SIZE = "lower --batch-size (or --lora-rank)"
 TEMPERATURE = 0.8                  # `sample`'s temperature when none is given
+# What a fine-tuning command's --model may be (gpt.hf_checkpoint reads all three families)
+PRETRAINED = ("a checkpoint directory with its tokenizer: one written by `train`, or Hugging "
+              "Face's GPT-2, Llama or Qwen")
 
 
 def main(argv=None):
@@ -75,7 +78,9 @@ def build_parser():
     # bpe's parser: an argument error is one line and where to read more, not the usage
     # (argparse gives the subcommands' parsers the same class)
     parser = OneLineErrorParser(prog="python -m gpt",
-                                description="Train GPT-2 style models and sample from them.")
+                                description="Train GPT-2 or Llama style models; sample from them "
+                                            "and from Hugging Face's GPT-2, Llama and Qwen "
+                                            "checkpoints, fine-tune them, look inside them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_command(commands)
     add_sample_command(commands)
@@ -221,7 +226,7 @@ def add_sample_command(commands):
     p = commands.add_parser(
         "sample", help="generate text from a trained model",
         description="Generate text from a checkpoint directory: one written by `train`, or "
-                    "any Hugging Face GPT-2 directory with its tokenizer files. By default "
+                    "Hugging Face's GPT-2, Llama or Qwen with its tokenizer files. By default "
                     "token by token (sampled; greedy with --temperature 0 or --num-beams 1); "
                     "--num-beams K: beam search, printing the best beam; --draft-model DIR drafts "
                     "tokens with a small model of the same tokenizer (speculative decoding: "
@@ -386,7 +391,7 @@ def add_finetune_instruct_command(commands):
                     "dropped and counted). Reports validation loss before and after, writes "
                     "the model, its tokenizer and greedy responses for the test split.")
     flag = p.add_argument
-    flag("--model", required=True, help="a GPT-2 checkpoint directory with its tokenizer")
+    flag("--model", required=True, help=PRETRAINED)
     flag("--data", required=True,
          help="a JSON list of {instruction, input, output} records")
     flag("--out", required=True, help="output directory (must be new or empty)")
@@ -470,10 +475,11 @@ def add_finetune_classify_command(commands):
         description="Fine-tune a pretrained GPT into a classifier of label<TAB>text lines "
                     "(ham/spam): ham is undersampled to balance the classes, then a seeded "
                     "70/10/20 split. Prints loss and accuracy on each split per epoch and "
-                    "writes the classifier (HF's GPT2ForSequenceClassification layout) and "
+                    "writes the classifier (in Hugging Face's layout for the model's family, "
+                    "e.g. GPT2ForSequenceClassification or LlamaForSequenceClassification) and "
                     "its tokenizer.")
     flag = p.add_argument
-    flag("--model", required=True, help="a GPT-2 checkpoint directory with its tokenizer")
+    flag("--model", required=True, help=PRETRAINED)
     flag("--data", required=True, help="a header line, then label<TAB>text lines")
     flag("--out", required=True, help="output directory for the classifier (must be new)")
     # Counts are checked here (positive_int), as for finetune-instruct; ClassifyConfig checks

@@ -45,6 +45,18 @@ def test_help_explains_every_flag():
     assert "--prompt" in gpt("sample", "--help").stdout
 
 
+@pytest.mark.parametrize("command", ["sample", "finetune-instruct", "finetune-classify",
+                                     "finetune-preference", "attention", "lens", "explain"])
+def test_help_does_not_say_gpt2_only_of_commands_that_load_llama_and_qwen(command, capsys):
+    from gpt.cli import main
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "GPT-2 directory" not in out and "GPT-2 checkpoint" not in out
+    if command in ("sample", "finetune-instruct", "finetune-classify"):
+        assert "Hugging Face's GPT-2, Llama or Qwen" in out
+
+
 def test_train_then_sample_then_resume(tmp_path):
     flags = small_run_flags(tmp_path)
     first = gpt("train", *flags, "--max-iters", 10, "--eval-interval", 5)
