@@ -889,6 +889,18 @@ def lens_cases():
     ]
 
 
+def explain_cases():
+    c = "explain: where to listen"
+    # 192.0.2.1 is kept for documentation (RFC 5737): no machine has it, so nothing is served
+    return [
+        Case(c, "--host this machine does not have",
+             gpt("explain", "--model", "{char}", "--host", "192.0.2.1", "--port", "0"),
+             mentions=("192.0.2.1", "--host")),
+        Case(c, "--port 70000", gpt("explain", "--model", "{char}", "--port", "70000"),
+             mentions=("--port", "70000")),
+    ]
+
+
 def bpe_cases():
     c = "python -m bpe"
     return [
@@ -918,7 +930,8 @@ def bpe_cases():
 
 CASES = (argument_cases() + train_flag_cases() + sample_flag_cases() + finetune_flag_cases()
          + model_directory_cases() + tokenizer_cases() + resume_cases() + data_file_cases()
-         + mismatch_cases() + output_cases() + non_utf8_cases() + bpe_cases() + lens_cases())
+         + mismatch_cases() + output_cases() + non_utf8_cases() + bpe_cases() + lens_cases()
+         + explain_cases())
 
 
 def case_id(case):
