@@ -429,8 +429,8 @@ def sample_flag_cases():
                   ("--temperature", "1e400"), ("--top-k", "1000000"), ("--top-p", "1"),
                   ("--top-p", "1e-9"), ("--seed", str(2 ** 70)), ("--max-new-tokens", "40"),
                   ("--prompt", ""), ("--prompt", "To be, or not to be, that is the question"),
-                  ("--num-beams", "1"), ("--num-beams", "3"), ("--num-beams", "2", "--length-penalty", "0",
-                                         "--early-stopping"),
+                  ("--num-beams", "1"), ("--num-beams", "3"),
+                  ("--num-beams", "2", "--length-penalty", "0", "--early-stopping"),
                   ("--int8",), ("--int8", "--temperature", "0"), ("--draft-model", "{char}"),
                   ("--draft-model", "{char}", "--num-draft-tokens", "2", "--temperature", "0")):
         cases.append(Case(c, " ".join(flags) + " (valid)", sample(*flags), ok=True))
