@@ -703,8 +703,12 @@ def resume_cases():
              mentions=("training text",)),
         Case(c, "--resume with --lr nan", resume("--lr", "nan"), prepare=copy_of("char"),
              mentions=("--lr",)),
+        Case(c, "--resume --max-iters below the run's iterations", resume("--max-iters", "1"),
+             prepare=copy_of("char"), mentions=("iteration 2", "--max-iters 1")),
         Case(c, "--resume --max-iters 3 (valid)", resume("--max-iters", "3"),
              prepare=copy_of("char"), ok=True),
+        Case(c, "--resume of a finished run (valid)", resume(), prepare=copy_of("char"),
+             ok=True),
     ]
     return cases
 
