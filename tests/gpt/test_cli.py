@@ -1,6 +1,7 @@
 """`python -m gpt`: one-line errors, streaming samples, Ctrl-C, resume."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,15 +120,16 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "checkpoint saved" in stdout and "--resume" in stdout
     out = tmp_path / "run"
     assert (out / "train_state.npz").is_file() and (out / "model.safetensors").is_file()
-    resumed = gpt("train", "--out", out, "--resume", "--max-iters", 1, "--data",
+    stopped_at = int(re.search(r"stopped at iteration (\d+)", stdout).group(1))
+    resumed = gpt("train", "--out", out, "--resume", "--max-iters", stopped_at, "--data",
                   tmp_path / "corpus.txt")
-    # the checkpoint is past iteration 1 already: resuming just evaluates and samples
+    # the checkpoint is at --max-iters already: resuming just evaluates and samples
     assert resumed.returncode == 0, resumed.stderr
+    assert f"already at iteration {stopped_at} of --max-iters {stopped_at}: nothing to train" \
+        in resumed.stdout
 
 
 def test_sigterm_is_ctrl_c_and_a_second_run_on_the_directory_is_refused_at_once(tmp_path):
-    import re
-
     import tinytorch as tt
     flags = small_run_flags(tmp_path)
     out = tmp_path / "run"
