@@ -494,6 +494,26 @@ def print_list(described):
               f"{'':<{width}}  hint: {e['hint']}")
 
 
+def only_names(only):
+    """The exercise names of --only (None: all). An empty list, as an empty shell variable
+    gives, is an error: read as "all", it would blank or grade every exercise unasked."""
+    if only is None:
+        return None
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    if not names:
+        raise ValueError("--only names no exercise: give comma-separated names (see --list), "
+                         "or leave --only out for all of them")
+    return names
+
+
+def require_pytest():
+    """Every action runs the project's tests with pytest, one of the test extras that a plain
+    `pip install -e .` leaves out: say so, rather than pass on pytest's ImportError."""
+    if importlib.util.find_spec("pytest") is None:
+        raise RuntimeError("the exercise tool runs the project's tests with pytest, which is "
+                           "not installed: pip install -e '.[test]' (the test extras)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     action = parser.add_mutually_exclusive_group(required=True)
@@ -509,8 +529,9 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=GRADE_TIMEOUT,
                         help="with --grade: seconds one exercise's tests may take")
     args = parser.parse_args(argv)
-    names = [name.strip() for name in args.only.split(",")] if args.only else None
     try:
+        names = only_names(args.only)
+        require_pytest()
         if args.list:
             print_list(describe(ROOT, names or [e.name for e in find_exercises()]))
         elif args.out:

@@ -31,6 +31,9 @@ USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)   #
 MODEL_TOO_LARGE = "the model is too large for the free memory of this machine"
 LOWER_BATCH_SIZE = "lower --batch-size (or --lora-rank)"
 TEMPERATURE = 0.8                  # `sample`'s temperature when none is given
+# What a fine-tuning command's --model may be (gpt.hf_checkpoint reads all three families)
+PRETRAINED = ("a checkpoint directory with its tokenizer: one written by `train`, or Hugging "
+              "Face's GPT-2, Llama or Qwen")
 
 
 def main(argv=None):
@@ -76,7 +79,9 @@ def build_parser():
     # bpe's parser: an argument error is one line and where to read more, not the usage
     # (argparse gives the subcommands' parsers the same class)
     parser = OneLineErrorParser(prog="python -m gpt",
-                                description="Train GPT-2 style models and sample from them.")
+                                description="Train GPT-2 or Llama style models; sample from them "
+                                            "and from Hugging Face's GPT-2, Llama and Qwen "
+                                            "checkpoints, fine-tune them, look inside them.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_command(commands)
     add_sample_command(commands)
@@ -222,9 +227,9 @@ def add_sample_command(commands):
     p = commands.add_parser(
         "sample", help="generate text from a trained model",
         description="Generate text from a checkpoint directory: one written by `train`, or "
-                    "any Hugging Face GPT-2 directory with its tokenizer files. By default "
-                    "token by token (sampled, or greedy with --temperature 0); --num-beams K "
-                    "runs beam search and prints the best beam; --draft-model DIR drafts "
+                    "Hugging Face's GPT-2, Llama or Qwen with its tokenizer files. By default "
+                    "token by token (sampled; greedy with --temperature 0 or --num-beams 1); "
+                    "--num-beams K: beam search, printing the best beam; --draft-model DIR drafts "
                     "tokens with a small model of the same tokenizer (speculative decoding: "
                     "the same distribution, faster when the draft guesses well); --int8 "
                     "samples from the model with int8 weights.")
@@ -240,9 +245,10 @@ def add_sample_command(commands):
     p.add_argument("--top-p", type=float, default=None,
                    help="sample only from the most likely tokens holding probability P")
     p.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
-    p.add_argument("--num-beams", type=positive_int, default=1,
+    p.add_argument("--num-beams", type=positive_int, default=None,
                    help="beam search with K beams (deterministic: no --temperature, --top-k "
-                        "or --top-p); prints the best beam")
+                        "or --top-p; 1 beam is greedy decoding, as --temperature 0); prints "
+                        "the best beam")
     p.add_argument("--length-penalty", type=float, default=None,
                    help="beam search: scores are divided by length ** X (default 1.0; 0 "
                         "favours short texts, larger values longer ones)")
@@ -262,15 +268,18 @@ def add_sample_command(commands):
 def generation_settings(args):
     """generate()'s keyword arguments from `sample`'s flags, checked (before any model is
     loaded: seconds for a large one): a flag of one way of decoding given to another is an
-    error naming it."""
-    if args.num_beams > 1:
+    error naming it. --num-beams K is deterministic for every K: one beam is greedy decoding
+    (Hugging Face's num_beams=1, do_sample=False), which generate() does at temperature 0."""
+    beams = args.num_beams or 1                     # no --num-beams: token by token
+    if args.num_beams is not None:
         given = [flag for flag, value in (("--temperature", args.temperature),
                                           ("--top-k", args.top_k), ("--top-p", args.top_p),
                                           ("--draft-model", args.draft_model)) if value is not None]
+        what = "beam search" if beams > 1 else "(one beam: greedy decoding)"
         if given:
-            raise ValueError(f"--num-beams {args.num_beams} is deterministic beam search: "
+            raise ValueError(f"--num-beams {args.num_beams} is deterministic {what}: "
                              f"{', '.join(given)} does not apply")
-    else:
+    if beams == 1:
         given = [flag for flag, value in (("--length-penalty", args.length_penalty),
                                           ("--early-stopping", args.early_stopping or None))
                  if value is not None]
@@ -282,11 +291,13 @@ def generation_settings(args):
                          "--draft-model DIR")
     settings = dict(
         temperature=TEMPERATURE if args.temperature is None else args.temperature,
-        top_k=args.top_k, top_p=args.top_p, seed=args.seed, num_beams=args.num_beams,
+        top_k=args.top_k, top_p=args.top_p, seed=args.seed, num_beams=beams,
         length_penalty=1.0 if args.length_penalty is None else args.length_penalty,
         early_stopping=args.early_stopping,
         num_draft_tokens=args.num_draft_tokens or DRAFT_TOKENS)
-    if args.num_beams > 1:
+    if args.num_beams == 1:
+        settings.update(temperature=0, seed=None)       # greedy: nothing is drawn
+    elif args.num_beams is not None:
         settings.update(temperature=1.0, seed=None)     # unused by beam search
     # the draft's directory stands for the draft model here: it is loaded later
     check_generation_arguments(args.max_new_tokens, draft_model=args.draft_model, **settings)
@@ -343,7 +354,7 @@ def run_sample(args, out=None):
             out.write(decoder.decode(output_bytes(tokenizer, token)))
             out.flush()
 
-    if args.num_beams > 1:               # the best beam, written once the search is over
+    if settings["num_beams"] > 1:        # the best beam, written once the search is over
         best = model.generate(np.array([prompt]), args.max_new_tokens, eos_token_id=stop,
                               **settings)[0, len(prompt):]
         for token in best:
@@ -393,7 +404,7 @@ def add_finetune_instruct_command(commands):
                     "dropped and counted). Reports validation loss before and after, writes "
                     "the model, its tokenizer and greedy responses for the test split.")
     flag = p.add_argument
-    flag("--model", required=True, help="a GPT-2 checkpoint directory with its tokenizer")
+    flag("--model", required=True, help=PRETRAINED)
     flag("--data", required=True,
          help="a JSON list of {instruction, input, output} records")
     flag("--out", required=True, help="output directory (must be new or empty)")
@@ -477,10 +488,11 @@ def add_finetune_classify_command(commands):
         description="Fine-tune a pretrained GPT into a classifier of label<TAB>text lines "
                     "(ham/spam): ham is undersampled to balance the classes, then a seeded "
                     "70/10/20 split. Prints loss and accuracy on each split per epoch and "
-                    "writes the classifier (HF's GPT2ForSequenceClassification layout) and "
+                    "writes the classifier (in Hugging Face's layout for the model's family, "
+                    "e.g. GPT2ForSequenceClassification or LlamaForSequenceClassification) and "
                     "its tokenizer.")
     flag = p.add_argument
-    flag("--model", required=True, help="a GPT-2 checkpoint directory with its tokenizer")
+    flag("--model", required=True, help=PRETRAINED)
     flag("--data", required=True, help="a header line, then label<TAB>text lines")
     flag("--out", required=True, help="output directory for the classifier (must be new)")
     # Counts are checked here (positive_int), as for finetune-instruct; ClassifyConfig checks

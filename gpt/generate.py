@@ -28,7 +28,9 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     block_size tokens (a longer sequence is cropped from the left). eos_token_id is an id or a
     list of ids: a row that has emitted one is padded with it (with the first of a list), and
     generation stops early once every row has.
-    temperature=0 is greedy (top_k and top_p are then ignored). `seed` fixes the samples.
+    temperature=0 is greedy (top_k and top_p are then ignored), and is what one beam is:
+    num_beams=1 (the default) chooses token by token, as Hugging Face's num_beams=1 does,
+    greedy at temperature=0 (its do_sample=False) and sampled above. `seed` fixes the samples.
     `on_token(token)` is called with each step's tokens (B,) as soon as they are chosen (to
     print text as it is made); if it returns True, generation stops after that step.
 

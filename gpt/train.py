@@ -378,12 +378,19 @@ class Run:
         self.optimizer = make_optimizer(self.model, self.config)
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
+        if self.iteration > self.config.max_iters:       # a finished run's own count is fine
+            raise ValueError(f"{self.nothing_to_train()}; give a --max-iters above "
+                             f"{self.iteration} to train on")
         self.batch_generator = np.random.default_rng()
         self.batch_generator.bit_generator.state = state["batch_rng"]
         self.model.dropout_generator.bit_generator.state = state["dropout_rng"]
         self.metrics = MetricsLog.resume(self.out / METRICS_FILE, state.get("metrics_lines"),
                                          self.iteration, warn=self._warn)
         self.saved = (self.iteration, len(self.metrics.entries))
+
+    def nothing_to_train(self):
+        return (f"{self.out} is already at iteration {self.iteration} of --max-iters "
+                f"{self.config.max_iters}: nothing to train")
 
     def _split(self):
         self.train_ids, self.val_ids = split_ids(self.ids)
@@ -518,6 +525,8 @@ def run_to_the_end(run, stop):
         f"writing to {run.out}")
     for line in c.schedule_warnings():
         log(line)
+    if run.iteration >= c.max_iters:            # a finished run, resumed: it samples again
+        log(run.nothing_to_train())
     if run.saved is None:
         run.save()                     # iteration 0: from now on there is always a checkpoint
     losses, interval_start, interval_time = {}, run.iteration, 0.0

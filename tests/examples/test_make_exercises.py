@@ -263,3 +263,24 @@ def test_unknown_names_and_existing_output_are_one_line_errors(tmp_path):
     result = run("examples/make_exercises.py", "--out", inside)
     assert result.returncode == 1 and "inside the project" in result.stderr
     assert not inside.exists()
+
+
+def test_without_pytest_the_message_names_the_test_extras(monkeypatch, capsys):
+    # after a plain `pip install -e .`: the tool runs the project's tests, so it needs pytest
+    monkeypatch.setitem(sys.modules, "pytest", None)           # import pytest now fails
+    for argv in (["--list"], ["--out", "nowhere"], ["--grade", "nowhere"]):
+        assert make_exercises.main(argv) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1
+        assert err.startswith("error: the exercise tool runs the project's tests with pytest")
+        assert "pip install -e '.[test]'" in err
+
+
+@pytest.mark.parametrize("only", ["", " ", ",", " , "])
+def test_an_empty_only_is_refused_not_read_as_all(tmp_path, only):
+    # an empty shell variable (--only "$NAMES") must not blank all the exercises
+    result = run("examples/make_exercises.py", "--out", tmp_path / "x", "--only", only)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "error: --only names no exercise: give comma-separated names " \
+                            "(see --list), or leave --only out for all of them\n"
+    assert not (tmp_path / "x").exists()

@@ -7,12 +7,17 @@ and runs the exercise's graded tests on it, for every exercise this session sele
 run traces which exercises each exercise's tests execute, so the dependencies can be checked
 to form no circle.
 """
+import importlib
+import re
+
 import pytest
 
 from exercise_tests import EXERCISE_TESTS, ROOT, load_make_exercises
 
 SOLUTIONS = ROOT / "tests" / "exercise_solutions"
 MIN_WRONG = 3
+from gpt.data import get_batch
+
 make_exercises = load_make_exercises()
 
 
@@ -54,3 +59,44 @@ def test_the_dependencies_form_no_circle(outcomes):
     needs = {name: report["needs"] for name, report in outcomes.items()}
     order = make_exercises.working_order(list(needs), needs, list(EXERCISE_TESTS))
     assert sorted(order) == sorted(needs)
+
+
+def first_half_only(ids, block_size, batch_size, generator):
+    """A get_batch whose windows never start in the second half of the text."""
+    return get_batch(ids[:len(ids) // 2 + block_size], block_size, batch_size, generator)
+
+
+# (graded test, a wrong answer put in its module, how its failure must begin): a statistical
+# check that fails says what it measured and what that means, on the one line a grade shows
+STATISTICAL_FAILURES = [
+    ("test_graded_inference::TestVerifyToken::test_emitted_tokens_are_distributed_as_p",
+     "verify_token", lambda p, q, token, generator: (False, 0),
+     r"chi-square 20000\.0 over 3 degrees of freedom, above its 0\.999 limit 16\.3: the "
+     r"emitted tokens are not distributed as p \(counts \[20000, 0, 0, 0\], expected "),
+    ("test_graded_inference::TestVerifyToken::test_emitted_tokens_are_distributed_as_p",
+     "verify_token", lambda p, q, token, generator: (True, token),
+     r"token 4, which p gives probability 0, was emitted 2\d\d\d times in 20000"),
+    ("test_graded_inference::TestVerifyToken::test_acceptance_probability_is_min_one_p_over_q",
+     "verify_token", lambda p, q, token, generator: (token != 1, token),
+     r"a draft of token 1 \(p/q = 0\.2\) was accepted 0\.000 of the time, not 0\.2 ± 0\.02: "),
+    ("test_graded_inference::TestVerifyToken::test_a_rejection_draws_from_what_p_has_more_of_"
+     "than_q", "verify_token", lambda p, q, token, generator: (token in (0, 2), 0),
+     r"after a rejection token 0 came 1\.000 of the time, not 2/3 ± 0\.03 \(max\(0, p - q\) "),
+    ("test_graded_data::TestGetBatch::test_the_starts_are_spread_over_the_text", "get_batch",
+     first_half_only, r"start \d+ was drawn 0 times in 4000 windows over 56 starts \(about 71 "
+                      r"each\), fewer than 31: the starts are not spread over the text"),
+]
+
+
+@pytest.mark.parametrize("test, name, wrong, message", STATISTICAL_FAILURES,
+                         ids=[f"{t.split('::')[-1]}-{i}"
+                              for i, (t, *_) in enumerate(STATISTICAL_FAILURES)])
+def test_a_failed_statistical_check_says_what_it_measured(monkeypatch, test, name, wrong,
+                                                          message):
+    module_name, class_name, method = test.split("::")
+    module = importlib.import_module(module_name)
+    monkeypatch.setattr(module, name, wrong)
+    with pytest.raises(AssertionError) as failure:
+        getattr(getattr(module, class_name)(), method)()
+    assert re.match(message, str(failure.value)), str(failure.value)
+    assert "\n" not in str(failure.value).split("\nassert")[0]          # one line for a grade

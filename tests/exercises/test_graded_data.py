@@ -42,7 +42,10 @@ class TestGetBatch:
     def test_the_starts_are_spread_over_the_text(self):
         starts = starts_of(get_batch(IDS, 4, 4000, np.random.default_rng(3))[0])
         counts = np.bincount(starts, minlength=56)
-        assert len(counts) == 56 and counts.min() > 30          # 56 starts, about 71 each
+        assert len(counts) == 56, f"a window starts at {len(counts) - 1}, past the last start 55"
+        assert counts.min() > 30, (
+            f"start {counts.argmin()} was drawn {counts.min()} times in 4000 windows over 56 "
+            f"starts (about 71 each), fewer than 31: the starts are not spread over the text")
 
     def test_the_generator_decides_the_windows(self):
         a = get_batch(IDS, 5, 6, np.random.default_rng(7))

@@ -54,6 +54,7 @@ class TestSelectCandidates:
             np.testing.assert_allclose(scores[b], [-s for s, _, _ in everything], rtol=1e-6)
 
 
+CHI_SQUARE_3_DF_0999 = 16.266        # the chi-square limit of 3 degrees of freedom at 0.999
 P = read_only(np.array([0.5, 0.1, 0.3, 0.1, 0.0]))
 Q = read_only(np.array([0.1, 0.5, 0.1, 0.2, 0.1]))
 
@@ -71,24 +72,41 @@ class TestVerifyToken:
     def test_emitted_tokens_are_distributed_as_p(self):
         _, _, emitted = verified(P, Q, 20000, seed=1)
         counts = np.bincount(emitted, minlength=5)
-        assert counts[4] == 0                               # p gives token 4 no chance
+        assert counts[4] == 0, (f"token 4, which p gives probability 0, was emitted "
+                                f"{counts[4]} times in 20000")
         expected = 20000 * P[:4]
-        assert ((counts[:4] - expected) ** 2 / expected).sum() < 16.266   # chi-square, df 3
+        chi_square = ((counts[:4] - expected) ** 2 / expected).sum()
+        assert chi_square < CHI_SQUARE_3_DF_0999, (
+            f"chi-square {chi_square:.1f} over 3 degrees of freedom, above its 0.999 limit "
+            f"{CHI_SQUARE_3_DF_0999:.1f}: the emitted tokens are not distributed as p "
+            f"(counts {counts[:4].tolist()}, expected {expected.tolist()})")
 
     def test_acceptance_probability_is_min_one_p_over_q(self):
         drafts, accepted, emitted = verified(P, Q, 20000, seed=2)
-        assert accepted[drafts == 0].all() and accepted[drafts == 2].all()   # p >= q
-        assert abs(accepted[drafts == 1].mean() - 0.2) < 0.02                # p/q = 0.2
-        assert abs(accepted[drafts == 3].mean() - 0.5) < 0.03                # p/q = 0.5
-        assert not accepted[drafts == 4].any()                               # p = 0
-        assert (emitted[accepted] == drafts[accepted]).all()        # an accepted draft is kept
+        for token in (0, 2):
+            assert accepted[drafts == token].all(), (
+                f"a draft of token {token} (p >= q) was rejected "
+                f"{(~accepted[drafts == token]).sum()} times: it must always be accepted")
+        for token, ratio, tolerance in ((1, 0.2, 0.02), (3, 0.5, 0.03)):
+            rate = accepted[drafts == token].mean()
+            assert abs(rate - ratio) < tolerance, (
+                f"a draft of token {token} (p/q = {ratio}) was accepted {rate:.3f} of the time, "
+                f"not {ratio} ± {tolerance}: accept with probability min(1, p/q)")
+        assert not accepted[drafts == 4].any(), (
+            f"a draft of token 4 (p = 0) was accepted {accepted[drafts == 4].sum()} times")
+        assert (emitted[accepted] == drafts[accepted]).all(), "an accepted draft must be kept"
 
     def test_a_rejection_draws_from_what_p_has_more_of_than_q(self):
         drafts, accepted, emitted = verified(P, Q, 20000, seed=3)
         replaced = emitted[~accepted]
         # max(0, p - q) = [0.4, 0, 0.2, 0, 0]: tokens 0 and 2 only, two to one
-        assert set(replaced.tolist()) <= {0, 2}
-        assert abs((replaced == 0).mean() - 2 / 3) < 0.03
+        assert set(replaced.tolist()) <= {0, 2}, (
+            f"after a rejection tokens {sorted(set(replaced.tolist()) - {0, 2})} came, but "
+            f"max(0, p - q) gives only tokens 0 and 2 a chance")
+        share = (replaced == 0).mean()
+        assert abs(share - 2 / 3) < 0.03, (
+            f"after a rejection token 0 came {share:.3f} of the time, not 2/3 ± 0.03 "
+            f"(max(0, p - q) = [0.4, 0, 0.2, 0, 0], normalised)")
 
     def test_one_hot_distributions_accept_only_the_argmax(self):
         generator = np.random.default_rng(0)

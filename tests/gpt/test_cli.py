@@ -1,6 +1,7 @@
 """`python -m gpt`: one-line errors, streaming samples, Ctrl-C, resume."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,6 +44,18 @@ def test_help_explains_every_flag():
                  "--warmup-iters", "--min-lr", "--weight-decay", "--seed", "--resume"):
         assert flag in out, flag
     assert "--prompt" in gpt("sample", "--help").stdout
+
+
+@pytest.mark.parametrize("command", ["sample", "finetune-instruct", "finetune-classify",
+                                     "finetune-preference", "attention", "lens", "explain"])
+def test_help_does_not_say_gpt2_only_of_commands_that_load_llama_and_qwen(command, capsys):
+    from gpt.cli import main
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "GPT-2 directory" not in out and "GPT-2 checkpoint" not in out
+    if command in ("sample", "finetune-instruct", "finetune-classify"):
+        assert "Hugging Face's GPT-2, Llama or Qwen" in out
 
 
 def test_train_then_sample_then_resume(tmp_path):
@@ -107,15 +120,16 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "checkpoint saved" in stdout and "--resume" in stdout
     out = tmp_path / "run"
     assert (out / "train_state.npz").is_file() and (out / "model.safetensors").is_file()
-    resumed = gpt("train", "--out", out, "--resume", "--max-iters", 1, "--data",
+    stopped_at = int(re.search(r"stopped at iteration (\d+)", stdout).group(1))
+    resumed = gpt("train", "--out", out, "--resume", "--max-iters", stopped_at, "--data",
                   tmp_path / "corpus.txt")
-    # the checkpoint is past iteration 1 already: resuming just evaluates and samples
+    # the checkpoint is at --max-iters already: resuming just evaluates and samples
     assert resumed.returncode == 0, resumed.stderr
+    assert f"already at iteration {stopped_at} of --max-iters {stopped_at}: nothing to train" \
+        in resumed.stdout
 
 
 def test_sigterm_is_ctrl_c_and_a_second_run_on_the_directory_is_refused_at_once(tmp_path):
-    import re
-
     import tinytorch as tt
     flags = small_run_flags(tmp_path)
     out = tmp_path / "run"

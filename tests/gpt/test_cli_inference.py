@@ -47,6 +47,18 @@ def test_num_beams_prints_the_best_beam(capsys, llama):
     assert out != text_of(tokenizer, greedy[0, len(prompt):], stop)     # not greedy's text
 
 
+def test_one_beam_is_greedy_decoding(capsys, llama):
+    # --num-beams is deterministic for every K: one beam is greedy decoding (as Hugging Face's
+    # num_beams=1, do_sample=False), not sampling at the default temperature
+    directory, _, _ = llama
+    common = ["sample", "--model", directory, "--prompt", PROMPT, "--max-new-tokens", 25]
+    _, greedy, _ = run_main(capsys, *common, "--temperature", 0)
+    status, one_beam, err = run_main(capsys, *common, "--num-beams", 1, "--seed", 5)
+    assert status == 0 and err == "" and one_beam == greedy
+    _, sampled, _ = run_main(capsys, *common, "--seed", 5)
+    assert sampled != greedy                    # the seed would have made a difference
+
+
 def test_a_draft_model_changes_nothing_in_the_text(capsys, llama):
     directory, _, _ = llama
     common = ["sample", "--model", directory, "--prompt", PROMPT, "--max-new-tokens", 25]
@@ -126,6 +138,12 @@ def test_flag_mistakes_are_one_line_before_any_model_is_loaded(capsys, tmp_path)
     for flags, message in ((["--num-beams", 2, "--top-k", 4],
                             "--num-beams 2 is deterministic beam search: --top-k does not "
                             "apply"),
+                           (["--num-beams", 1, "--temperature", 0.5],
+                            "--num-beams 1 is deterministic (one beam: greedy decoding): "
+                            "--temperature does not apply"),
+                           (["--num-beams", 1, "--length-penalty", 2],
+                            "--length-penalty applies to beam search only: give --num-beams K "
+                            "(K >= 2)"),
                            (["--early-stopping"], "--early-stopping applies to beam search "
                                                   "only: give --num-beams K (K >= 2)"),
                            (["--num-draft-tokens", 2], "--num-draft-tokens applies to "

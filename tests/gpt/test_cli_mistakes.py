@@ -392,6 +392,11 @@ def sample_flag_cases():
         Case(c, "--num-beams 0", sample("--num-beams", "0"), mentions=("--num-beams",)),
         Case(c, "--num-beams with --temperature", sample("--num-beams", "2", "--temperature",
                                                          "0.5"), mentions=("--temperature",)),
+        Case(c, "--num-beams 1 with --temperature", sample("--num-beams", "1", "--temperature",
+                                                           "0.5"),
+             mentions=("--num-beams 1", "greedy", "--temperature")),
+        Case(c, "--num-beams 1 with --top-k", sample("--num-beams", "1", "--top-k", "3"),
+             mentions=("--top-k",)),
         Case(c, "--num-beams with --top-p", sample("--num-beams", "2", "--top-p", "0.9"),
              mentions=("--top-p", "beam search")),
         Case(c, "--length-penalty without --num-beams", sample("--length-penalty", "0"),
@@ -424,8 +429,8 @@ def sample_flag_cases():
                   ("--temperature", "1e400"), ("--top-k", "1000000"), ("--top-p", "1"),
                   ("--top-p", "1e-9"), ("--seed", str(2 ** 70)), ("--max-new-tokens", "40"),
                   ("--prompt", ""), ("--prompt", "To be, or not to be, that is the question"),
-                  ("--num-beams", "3"), ("--num-beams", "2", "--length-penalty", "0",
-                                         "--early-stopping"),
+                  ("--num-beams", "1"), ("--num-beams", "3"),
+                  ("--num-beams", "2", "--length-penalty", "0", "--early-stopping"),
                   ("--int8",), ("--int8", "--temperature", "0"), ("--draft-model", "{char}"),
                   ("--draft-model", "{char}", "--num-draft-tokens", "2", "--temperature", "0")):
         cases.append(Case(c, " ".join(flags) + " (valid)", sample(*flags), ok=True))
@@ -698,8 +703,12 @@ def resume_cases():
              mentions=("training text",)),
         Case(c, "--resume with --lr nan", resume("--lr", "nan"), prepare=copy_of("char"),
              mentions=("--lr",)),
+        Case(c, "--resume --max-iters below the run's iterations", resume("--max-iters", "1"),
+             prepare=copy_of("char"), mentions=("iteration 2", "--max-iters 1")),
         Case(c, "--resume --max-iters 3 (valid)", resume("--max-iters", "3"),
              prepare=copy_of("char"), ok=True),
+        Case(c, "--resume of a finished run (valid)", resume(), prepare=copy_of("char"),
+             ok=True),
     ]
     return cases
 
@@ -884,6 +893,18 @@ def lens_cases():
     ]
 
 
+def explain_cases():
+    c = "explain: where to listen"
+    # 192.0.2.1 is kept for documentation (RFC 5737): no machine has it, so nothing is served
+    return [
+        Case(c, "--host this machine does not have",
+             gpt("explain", "--model", "{char}", "--host", "192.0.2.1", "--port", "0"),
+             mentions=("192.0.2.1", "--host")),
+        Case(c, "--port 70000", gpt("explain", "--model", "{char}", "--port", "70000"),
+             mentions=("--port", "70000")),
+    ]
+
+
 def bpe_cases():
     c = "python -m bpe"
     return [
@@ -913,7 +934,8 @@ def bpe_cases():
 
 CASES = (argument_cases() + train_flag_cases() + sample_flag_cases() + finetune_flag_cases()
          + model_directory_cases() + tokenizer_cases() + resume_cases() + data_file_cases()
-         + mismatch_cases() + output_cases() + non_utf8_cases() + bpe_cases() + lens_cases())
+         + mismatch_cases() + output_cases() + non_utf8_cases() + bpe_cases() + lens_cases()
+         + explain_cases())
 
 
 def case_id(case):

@@ -517,6 +517,16 @@ def test_port_0_picks_a_free_port_and_a_taken_one_is_named(explainer):
         ExplainServer(explainer, "no-such-host.invalid", 0)
 
 
+def test_an_address_this_machine_does_not_have_is_blamed_on_the_host_not_the_port(explainer):
+    # 192.0.2.1 is kept for documentation (RFC 5737): no machine has it
+    with pytest.raises(OSError) as failure:
+        ExplainServer(explainer, "192.0.2.1", 8000)
+    message = str(failure.value)
+    assert message.startswith("cannot listen on 192.0.2.1:8000: ") and "--port" not in message
+    assert message.endswith("this machine has no such address: give --host one of its own "
+                            "(127.0.0.1, or 0.0.0.0 for all of them)")
+
+
 def test_the_static_files_are_installed_with_the_package():
     """setup.cfg's package_data covers every file of the page (a wheel carries them)."""
     config = ConfigParser()

@@ -94,6 +94,22 @@ def test_incompatible_resume_is_refused(tmp_path):
         train(config, resume=True, log=quiet)
 
 
+def test_a_resume_with_nothing_to_train_says_so(tmp_path):
+    config = tiny_config(tmp_path, "run", max_iters=4)
+    train(config, log=quiet)
+    out = tmp_path / "run"
+    lines = []
+    again = train(config, resume=True, log=lines.append)     # finished: it may sample again
+    assert again["losses"] == {}
+    assert f"{out} is already at iteration 4 of --max-iters 4: nothing to train" in lines
+    files = {path.name: path.read_bytes() for path in out.iterdir()}
+    # fewer iterations than the run has done is a mistake, not a finished run
+    with pytest.raises(ValueError, match=f"^{out} is already at iteration 4 of --max-iters 2: "
+                                         f"nothing to train; give a --max-iters above 4"):
+        train(tiny_config(tmp_path, "run", max_iters=2), resume=True, log=quiet)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == files
+
+
 def test_weights_that_do_not_match_the_training_state_are_detected(tmp_path):
     train(tiny_config(tmp_path, "run", max_iters=2), log=quiet)
     weights = tmp_path / "run" / "model.safetensors"

@@ -15,6 +15,7 @@ Every answer is a JSON object; a mistake gets {"error": "one line that names it"
 to the browser. Requests are served in threads (a browser opens several connections at once);
 the model runs for one request at a time.
 """
+import errno
 import json
 import socket
 import socketserver
@@ -43,6 +44,15 @@ TEXT = ("prompt", "ids")           # the fields that say which tokens a request 
 SAMPLING = ("temperature", "top_k", "top_p")
 
 
+# What the user can change when the server cannot listen: the port if another program has it
+# (or it is a privileged one), the host if it is not an address of this machine
+CHOOSE_PORT = "; choose another --port (0 picks a free one)"
+CHOOSE_HOST = ("; this machine has no such address: give --host one of its own (127.0.0.1, "
+               "or 0.0.0.0 for all of them)")
+LISTEN_HINTS = {errno.EADDRINUSE: CHOOSE_PORT, errno.EACCES: CHOOSE_PORT,
+                errno.EADDRNOTAVAIL: CHOOSE_HOST}
+
+
 class RequestError(Exception):
     """A request the API cannot take, with the HTTP status that says why."""
 
@@ -68,8 +78,8 @@ class ExplainServer(ThreadingHTTPServer):
             super().__init__((host, port), ExplainHandler)
         except OSError as error:
             raise OSError(f"cannot listen on {host_and_port(host, port)}: "
-                          f"{error.strerror or error}; choose another --port (0 picks a free "
-                          f"one)") from None
+                          f"{error.strerror or error}{LISTEN_HINTS.get(error.errno, '')}"
+                          ) from None
 
     def server_bind(self):
         # HTTPServer's own looks the host's full name up in DNS, which can take seconds
