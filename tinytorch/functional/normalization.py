@@ -21,18 +21,7 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_dims, eps):
-        D = math.prod(x.shape[-n_dims:])
-        rows = x.reshape(-1, D)                                       # (N, D)
-        xhat, out = np.empty_like(rows), np.empty_like(rows)
-        rstd = np.empty(len(rows), rows.dtype)
-        w = weight.reshape(-1) if weight is not None else None
-        b = bias.reshape(-1) if bias is not None else None
-        for block in row_blocks(rows):                                # cache-sized blocks
-            xhat[block], rstd[block] = normalize_rows(rows[block], eps)
-            scale_and_shift(xhat[block], w, b, out=out[block])
-        ctx.save_for_backward(xhat, rstd, weight)
-        ctx.shape, ctx.param_shape = x.shape, x.shape[-n_dims:]
-        return out.reshape(x.shape)
+        return normalize_forward(ctx, normalize_rows, x, weight, bias, n_dims, eps)
 
     @staticmethod
     def backward(ctx, grad):
@@ -51,6 +40,23 @@ class LayerNorm(Function):
                 grad_x[block] = normalize_backward(grad_rows[block], xhat[block], rstd[block], w)
             grad_x = grad_x.reshape(ctx.shape)
         return grad_x, grad_weight, grad_bias, None, None
+
+
+def normalize_forward(ctx, normalize, x, weight, bias, n_dims, eps):
+    """Both norms' forward: xhat = normalize(rows, eps) (normalize_rows or rms_normalize_rows)
+    over the last `n_dims` axes of x, cache-sized blocks of rows at a time, then
+    xhat * weight + bias; keeps xhat, 1/std per row and weight on ctx for backward."""
+    rows = x.reshape(-1, math.prod(x.shape[-n_dims:]))               # (N, D)
+    xhat, out = np.empty_like(rows), np.empty_like(rows)
+    rstd = np.empty(len(rows), rows.dtype)
+    w = weight.reshape(-1) if weight is not None else None
+    b = bias.reshape(-1) if bias is not None else None
+    for block in row_blocks(rows):
+        xhat[block], rstd[block] = normalize(rows[block], eps)
+        scale_and_shift(xhat[block], w, b, out=out[block])
+    ctx.save_for_backward(xhat, rstd, weight)
+    ctx.shape, ctx.param_shape = x.shape, x.shape[-n_dims:]
+    return out.reshape(x.shape)
 
 
 def normalize_rows(rows, eps):
@@ -101,17 +107,7 @@ class RMSNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, n_dims, eps):
-        D = math.prod(x.shape[-n_dims:])
-        rows = x.reshape(-1, D)                                       # (N, D)
-        xhat, out = np.empty_like(rows), np.empty_like(rows)
-        rstd = np.empty(len(rows), rows.dtype)
-        w = weight.reshape(-1) if weight is not None else None
-        for block in row_blocks(rows):                                # cache-sized blocks
-            xhat[block], rstd[block] = rms_normalize_rows(rows[block], eps)
-            scale_and_shift(xhat[block], w, None, out=out[block])
-        ctx.save_for_backward(xhat, rstd, weight)
-        ctx.shape, ctx.param_shape = x.shape, x.shape[-n_dims:]
-        return out.reshape(x.shape)
+        return normalize_forward(ctx, rms_normalize_rows, x, weight, None, n_dims, eps)
 
     @staticmethod
     def backward(ctx, grad):
